@@ -1,0 +1,46 @@
+// A shard's bounded domain → route cache in front of RouteTable::lookup. Entries are tagged
+// with the table generation (a newer table makes them all misses, with no flush) and carry the
+// message-size range their answer holds for. Not thread-safe: one cache per shard.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "router/route_table.hh"
+
+namespace ringmta::router {
+
+class RouteCache {
+public:
+    // Holds up to `capacity` domains (rounded up to a power of two, at least 2). Domains longer
+    // than kDomainInlineMax bytes are looked up every time.
+    explicit RouteCache(size_t capacity = 4096);
+
+    static constexpr size_t kDomainInlineMax = 78;
+
+    // Same answer as table.lookup(domain, message_size); `domain` as the recipient wrote it.
+    Route lookup(const RouteTable& table, std::string_view domain, uint64_t message_size);
+
+    uint64_t hits() const { return hits_; }
+    uint64_t misses() const { return misses_; }
+    size_t capacity() const { return mask_ * 2 + 2; }
+
+private:
+    // Two entries per 128-byte set keep one probe to one or two cache lines.
+    struct alignas(64) Entry {
+        uint64_t hash;
+        uint64_t generation;
+        SizeRange range;
+        Route route;
+        uint8_t size;                         // 0: empty
+        char domain[kDomainInlineMax];
+    };
+    static_assert(sizeof(Entry) == 128);
+
+    std::unique_ptr<Entry[]> entries_;
+    size_t mask_;                             // sets - 1
+    uint64_t hits_ = 0, misses_ = 0;
+};
+
+}  // namespace ringmta::router

@@ -1,0 +1,297 @@
+// Config validation and compilation of the route table. Every problem is collected (not just
+// the first) so an operator fixes a config in one pass; any error yields no table at all.
+#include "router/route_table_build.hh"
+#include "router/quote.hh"
+
+#include <algorithm>
+#include <numeric>
+#include <tuple>
+#include <unordered_map>
+
+namespace ringmta::router {
+
+namespace {
+
+std::string connector_path(size_t i) { return "connectors[" + std::to_string(i) + "]"; }
+
+std::string space_path(size_t connector, size_t position) {
+    return connector_path(connector) + ".address_spaces[" + std::to_string(position) + "]";
+}
+
+std::string accepted_path(size_t i) { return "accepted_domains[" + std::to_string(i) + "]"; }
+
+// One address space placed in the trie, in the order candidates are ranked.
+struct Entry {
+    uint32_t node;
+    uint32_t wild;        // 0 exact, 1 wildcard (and "*", on the root)
+    uint32_t cost;
+    uint32_t name_rank;   // connector's position in byte order of names
+    uint32_t space;
+
+    auto key() const { return std::tie(node, wild, cost, name_rank, space); }
+};
+
+}  // namespace
+
+class RouteTableCompiler {
+public:
+    RouteTableCompiler(const std::vector<ConnectorSpec>& connectors,
+                       const std::vector<AcceptedDomainSpec>& accepted, uint64_t generation)
+        : specs_(connectors), accepted_specs_(accepted), table_(std::make_shared<RouteTable>()) {
+        table_->generation_ = generation;
+    }
+
+    RouteTableBuild run() {
+        for (size_t i = 0; i < specs_.size(); ++i) check_connector(i);
+        for (size_t i = 0; i < accepted_specs_.size(); ++i) check_accepted(i);
+        if (errors_.empty()) compile_spaces();
+        if (errors_.empty()) compile_accepted();
+        RouteTableBuild build;
+        if (errors_.empty()) {
+            warn_shadowed();
+            warn_disabled_accepted();
+            table_->trie_.shrink_to_fit();
+            build.table = std::move(table_);
+        }
+        build.errors = std::move(errors_);
+        build.warnings = std::move(warnings_);
+        return build;
+    }
+
+private:
+    void error(std::string path, std::string_view message) {
+        errors_.push_back(std::move(path) + ": " + std::string(message));
+    }
+
+    void check_connector(size_t i) {
+        const ConnectorSpec& spec = specs_[i];
+        std::string path = connector_path(i);
+        Connector c;
+        c.spec = spec;
+        c.size_max = spec.max_message_size == 0 ? UINT64_MAX : spec.max_message_size;
+        if (spec.name.empty()) error(path + ".name", "missing");
+        auto [it, fresh] = by_name_.emplace(spec.name, static_cast<uint32_t>(i));
+        if (!fresh && !spec.name.empty()) {
+            error(path + ".name", quoted(spec.name) + " is already the name of " +
+                                      connector_path(it->second));
+        }
+        if (spec.port == 0) error(path + ".port", "0 is not a valid port");
+        if (spec.dns_routing && !spec.smart_hosts.empty()) {
+            error(path + ".dns_routing", "connector " + quoted(spec.name) +
+                                             " has smart_hosts and dns_routing: true; use one");
+        }
+        if (!spec.dns_routing && spec.smart_hosts.empty()) {
+            error(path + ".smart_hosts", "connector " + quoted(spec.name) +
+                                             " has neither smart_hosts nor dns_routing: true");
+        }
+        for (size_t j = 0; j < spec.smart_hosts.size(); ++j) {
+            auto hop = parse_smart_host(spec.smart_hosts[j], spec.port == 0 ? 25 : spec.port);
+            if (!hop) error(path + ".smart_hosts[" + std::to_string(j) + "]", hop.error().message);
+            else c.next_hops.push_back(std::move(*hop));
+        }
+        if (spec.pool.max_connections_per_host == 0) {
+            error(path + ".pool.max_connections_per_host", "must be at least 1");
+        }
+        if (spec.pool.max_messages_per_connection == 0) {
+            error(path + ".pool.max_messages_per_connection", "must be at least 1");
+        }
+        if (!spec.auth_username.empty() && spec.auth_password_file.empty()) {
+            error(path + ".auth.password_file", "required with auth.username");
+        }
+        if (spec.auth_username.empty() && !spec.auth_password_file.empty()) {
+            error(path + ".auth.username", "required with auth.password_file");
+        }
+        auto index = static_cast<uint32_t>(table_->connectors_.size());
+        for (size_t j = 0; j < spec.address_spaces.size(); ++j) {
+            auto space = parse_address_space(spec.address_spaces[j]);
+            if (!space) {
+                error(space_path(i, j), space.error().message);
+                continue;
+            }
+            c.address_spaces.push_back(static_cast<uint32_t>(table_->spaces_.size()));
+            table_->spaces_.push_back(
+                CompiledSpace{std::move(*space), index, static_cast<uint32_t>(j)});
+        }
+        table_->connectors_.push_back(std::move(c));
+    }
+
+    void check_accepted(size_t i) {
+        const AcceptedDomainSpec& spec = accepted_specs_[i];
+        std::string path = accepted_path(i);
+        auto domain = parse_accepted_domain(spec.domain);
+        if (!domain) error(path + ".domain", domain.error().message);
+        uint32_t connector = kNoIndex;
+        if (spec.connector.empty()) {
+            error(path + ".connector", "missing (the internal connector that carries mail for " +
+                                           quoted(spec.domain) + ")");
+        } else if (auto it = by_name_.find(spec.connector); it == by_name_.end()) {
+            error(path + ".connector", quoted(spec.connector) + " is not the name of a connector");
+        } else {
+            connector = it->second;
+        }
+        if (domain && connector != kNoIndex) {
+            table_->accepted_.push_back(
+                AcceptedDomain{std::move(*domain), spec.type, connector, static_cast<uint32_t>(i)});
+        }
+    }
+
+    // Inserts every space, sorts them into ranked candidate lists, and reports repeats.
+    void compile_spaces() {
+        const auto& connectors = table_->connectors_;
+        std::vector<uint32_t> by_name(connectors.size()), rank(connectors.size());
+        std::iota(by_name.begin(), by_name.end(), 0u);
+        std::sort(by_name.begin(), by_name.end(), [&](uint32_t a, uint32_t b) {
+            return connectors[a].spec.name < connectors[b].spec.name;
+        });
+        for (uint32_t r = 0; r < by_name.size(); ++r) rank[by_name[r]] = r;
+
+        std::vector<Entry> entries;
+        entries.reserve(table_->spaces_.size());
+        for (uint32_t s = 0; s < table_->spaces_.size(); ++s) {
+            const CompiledSpace& cs = table_->spaces_[s];
+            bool any = cs.space.kind == SpaceKind::any;
+            uint32_t node = any ? RouteTable::Trie::kRoot : table_->trie_.insert(cs.space.domain);
+            entries.push_back(Entry{node, cs.space.kind == SpaceKind::exact ? 0u : 1u,
+                                    cs.space.cost, rank[cs.connector], s});
+        }
+        std::sort(entries.begin(), entries.end(),
+                  [](const Entry& a, const Entry& b) { return a.key() < b.key(); });
+        for (size_t first = 0, last; first < entries.size(); first = last) {
+            last = first + 1;
+            while (last < entries.size() && entries[last].node == entries[first].node &&
+                   entries[last].wild == entries[first].wild) {
+                ++last;
+            }
+            compile_group(&entries[first], &entries[last]);
+        }
+        table_->candidates_.shrink_to_fit();
+    }
+
+    // One trie node's exact (or wildcard) spaces, ranked: check them, then emit candidates.
+    void compile_group(const Entry* begin, const Entry* end) {
+        auto& t = *table_;
+        for (const Entry* e = begin; e != end; ++e) {
+            const CompiledSpace& s = t.spaces_[e->space];
+            for (const Entry* prior = begin; prior != e; ++prior) {
+                const CompiledSpace& p = t.spaces_[prior->space];
+                if (p.connector == s.connector) {
+                    const CompiledSpace& later = p.position > s.position ? p : s;
+                    const CompiledSpace& earlier = p.position > s.position ? s : p;
+                    error(space_path(later.connector, later.position),
+                          quoted(later.space.text) + " repeats address_spaces[" +
+                              std::to_string(earlier.position) + "] (" +
+                              quoted(earlier.space.text) + ")");
+                } else if (p.space.cost == s.space.cost && enabled(p) && enabled(s)) {
+                    warn_same_cost(p, s);
+                }
+            }
+        }
+        auto first = static_cast<uint32_t>(t.candidates_.size());
+        for (const Entry* e = begin; e != end; ++e) {
+            const CompiledSpace& s = t.spaces_[e->space];
+            if (!enabled(s)) continue;
+            t.candidates_.push_back(
+                RouteTable::Candidate{s.connector, e->space, t.connectors_[s.connector].size_max});
+        }
+        auto count = static_cast<uint32_t>(t.candidates_.size()) - first;
+        if (count > UINT16_MAX) {
+            error(space_path(t.spaces_[begin->space].connector, t.spaces_[begin->space].position),
+                  "more than 65535 connectors share this address space");
+            return;
+        }
+        RouteTable::NodeRoutes& routes = t.trie_.node(begin->node).payload;
+        if (begin->wild) {
+            routes.wild_first = first;
+            routes.wild_count = static_cast<uint16_t>(count);
+        } else {
+            routes.exact_first = first;
+            routes.exact_count = static_cast<uint16_t>(count);
+        }
+    }
+
+    bool enabled(const CompiledSpace& s) const {
+        return table_->connectors_[s.connector].spec.enabled;
+    }
+
+    std::string describe(const CompiledSpace& s) const {
+        return "connector " + quoted(table_->connectors_[s.connector].spec.name) + " (" +
+               space_path(s.connector, s.position) + ")";
+    }
+
+    // `later` ranks after `earlier` only because of its connector's name.
+    void warn_same_cost(const CompiledSpace& earlier, const CompiledSpace& later) {
+        warnings_.push_back(space_path(later.connector, later.position) + ": " +
+                            quoted(later.space.text) +
+                            " has the same address space and cost as " + describe(earlier) +
+                            ", which wins by name; connector " +
+                            quoted(table_->connectors_[later.connector].spec.name) +
+                            " never gets this mail");
+    }
+
+    void compile_accepted() {
+        auto& t = *table_;
+        for (uint32_t a = 0; a < t.accepted_.size(); ++a) {
+            const AcceptedDomain& ad = t.accepted_[a];
+            RouteTable::NodeRoutes& routes = t.trie_.node(t.trie_.insert(ad.domain.domain)).payload;
+            uint32_t& slot =
+                ad.domain.kind == SpaceKind::wildcard ? routes.accepted_wild : routes.accepted_exact;
+            if (slot != kNoIndex) {
+                error(accepted_path(ad.position) + ".domain",
+                      quoted(ad.domain.text) + " is already " +
+                          accepted_path(t.accepted_[slot].position));
+                continue;
+            }
+            slot = a;
+        }
+    }
+
+    // Any overlap between an accepted domain and an address space: the accepted domain wins,
+    // so the space's connector never sees that mail. O(accepted x spaces), at load time only.
+    void warn_shadowed() {
+        const auto& t = *table_;
+        for (const AcceptedDomain& ad : t.accepted_) {
+            std::string target = "connector " + quoted(t.connectors_[ad.connector].spec.name);
+            for (const CompiledSpace& s : t.spaces_) {
+                if (s.space.kind == SpaceKind::any) continue;
+                bool covered = space_matches(ad.domain, DomainKind::name, s.space.domain) &&
+                               (ad.domain.kind == SpaceKind::wildcard ||
+                                s.space.kind == SpaceKind::exact);
+                bool overlaps = covered || space_matches(s.space, DomainKind::name,
+                                                         ad.domain.domain);
+                if (!overlaps) continue;
+                std::string head = space_path(s.connector, s.position) + ": " +
+                                   quoted(s.space.text);
+                std::string by = " accepted domain " + quoted(ad.domain.text) + " (" +
+                                 accepted_path(ad.position) + ")";
+                warnings_.push_back(covered ? head + " is shadowed by" + by +
+                                                  "; its mail goes to " + target
+                                            : head + " overlaps" + by + "; mail for " +
+                                                  quoted(ad.domain.text) + " goes to " + target);
+            }
+        }
+    }
+
+    void warn_disabled_accepted() {
+        for (const AcceptedDomain& ad : table_->accepted_) {
+            const ConnectorSpec& c = table_->connectors_[ad.connector].spec;
+            if (c.enabled) continue;
+            warnings_.push_back(accepted_path(ad.position) + ".connector: connector " +
+                                quoted(c.name) + " is disabled; mail for " +
+                                quoted(ad.domain.text) + " has no route");
+        }
+    }
+
+    const std::vector<ConnectorSpec>& specs_;
+    const std::vector<AcceptedDomainSpec>& accepted_specs_;
+    std::shared_ptr<RouteTable> table_;
+    std::unordered_map<std::string, uint32_t> by_name_;
+    std::vector<std::string> errors_, warnings_;
+};
+
+RouteTableBuild build_route_table(const std::vector<ConnectorSpec>& connectors,
+                                  const std::vector<AcceptedDomainSpec>& accepted_domains,
+                                  uint64_t generation) {
+    return RouteTableCompiler(connectors, accepted_domains, generation).run();
+}
+
+}  // namespace ringmta::router
