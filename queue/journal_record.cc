@@ -1,0 +1,103 @@
+// Journal record encoding and decoding; the layout is specified in record_format.hh.
+#include "queue/journal_record.hh"
+
+#include <cstring>
+
+#include "mta/base/crc32c.hh"
+#include "queue/byte_codec.hh"
+
+namespace ringmta::queue {
+namespace {
+
+constexpr size_t outcome_fixed_size = 8 + 4 + 1 + 1 + 2 + 4 + 4 + 8;
+
+// Cut at outcome_diagnostic_max without splitting a UTF-8 sequence.
+size_t diagnostic_size(const std::string& d) {
+    if (d.size() <= outcome_diagnostic_max) return d.size();
+    size_t n = outcome_diagnostic_max;
+    while (n > 0 && (uint8_t(d[n]) & 0xC0) == 0x80) --n;
+    return n;
+}
+
+// Pads, checksums and frames a payload already written at out[16, 16 + payload_size).
+size_t seal(RecordType type, size_t payload_size, std::span<uint8_t> out) {
+    size_t size = record_size_for(payload_size);
+    MTA_ASSERT(out.size() >= size);
+    std::memset(out.data() + record_header_size + payload_size, 0,
+                size - record_header_size - payload_size);
+    uint32_t crc = base::crc32c(record_crc_begin(type, uint32_t(payload_size)),
+                                out.data() + record_header_size, payload_size);
+    write_record_header(out.first<record_header_size>(), type, uint32_t(payload_size), crc);
+    return size;
+}
+
+base::Error corrupt(const char* what) {
+    return base::make_error(base::Errc::corrupt, std::string("journal record: ") + what);
+}
+
+}  // namespace
+
+size_t outcome_record_size(const OutcomeRecord& record) {
+    return record_size_for(outcome_fixed_size + diagnostic_size(record.diagnostic));
+}
+
+size_t encode_outcome(const OutcomeRecord& record, std::span<uint8_t> out) {
+    size_t diag = diagnostic_size(record.diagnostic);
+    size_t payload_size = outcome_fixed_size + diag;
+    MTA_ASSERT(out.size() >= record_size_for(payload_size));
+    ByteWriter w(out.subspan(record_header_size, payload_size));
+    w.u64(record.queue_id);
+    w.u32(record.recipient_index);
+    w.u8(uint8_t(record.outcome));
+    w.u8(0);
+    w.u16(uint16_t(diag));
+    w.u32(record.attempts);
+    w.u32(0);
+    w.u64(record.next_attempt_us);
+    w.bytes(std::string_view(record.diagnostic).substr(0, diag));
+    return seal(RecordType::outcome, payload_size, out);
+}
+
+size_t encode_removal(const RemovalRecord& record, std::span<uint8_t> out) {
+    ByteWriter w(out.subspan(record_header_size, 16));
+    w.u64(record.queue_id);
+    w.u8(uint8_t(record.reason));
+    w.zeros(7);
+    return seal(RecordType::removal, 16, out);
+}
+
+base::Result<OutcomeRecord> decode_outcome(std::span<const uint8_t> payload) {
+    ByteReader r(payload);
+    OutcomeRecord rec;
+    rec.queue_id = r.u64();
+    rec.recipient_index = r.u32();
+    uint8_t outcome = r.u8();
+    r.skip(1);
+    uint16_t diag = r.u16();
+    rec.attempts = r.u32();
+    r.skip(4);
+    rec.next_attempt_us = r.u64();
+    rec.diagnostic = r.bytes(diag);
+    if (!r.ok() || r.remaining() != 0) return corrupt("outcome size");
+    if (outcome < uint8_t(Outcome::delivered) || outcome > uint8_t(Outcome::deferred)) {
+        return corrupt("unknown outcome");
+    }
+    rec.outcome = Outcome(outcome);
+    return rec;
+}
+
+base::Result<RemovalRecord> decode_removal(std::span<const uint8_t> payload) {
+    ByteReader r(payload);
+    RemovalRecord rec;
+    rec.queue_id = r.u64();
+    uint8_t reason = r.u8();
+    r.skip(7);
+    if (!r.ok() || r.remaining() != 0) return corrupt("removal size");
+    if (reason < uint8_t(RemovalReason::deleted) || reason > uint8_t(RemovalReason::write_aborted)) {
+        return corrupt("unknown removal reason");
+    }
+    rec.reason = RemovalReason(reason);
+    return rec;
+}
+
+}  // namespace ringmta::queue

@@ -1,0 +1,52 @@
+// Journal records: per-recipient delivery outcomes and message removals, appended after the
+// message record (same or a later segment) and replayed in order at recovery. Fixed-size but
+// for a short diagnostic, which the encoder cuts to outcome_diagnostic_max bytes at a UTF-8
+// character boundary. A decoder failure is Errc::corrupt.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "mta/base/result.hh"
+#include "queue/record_format.hh"
+
+namespace ringmta::queue {
+
+inline constexpr size_t outcome_diagnostic_max = 400;
+
+enum class Outcome : uint8_t { delivered = 1, failed = 2, deferred = 3 };
+
+struct OutcomeRecord {
+    uint64_t queue_id = 0;
+    uint32_t recipient_index = 0;  // position in Envelope::recipients
+    Outcome outcome = Outcome::deferred;
+    uint32_t attempts = 0;         // delivery attempts so far, this one included
+    uint64_t next_attempt_us = 0;  // deferred only: wall-clock time of the next try
+    std::string diagnostic;        // e.g. the remote reply "450 4.2.0 mailbox busy"
+
+    bool operator==(const OutcomeRecord&) const = default;
+};
+
+enum class RemovalReason : uint8_t { deleted = 1, all_final = 2, write_aborted = 3 };
+
+struct RemovalRecord {
+    uint64_t queue_id = 0;
+    RemovalReason reason = RemovalReason::deleted;
+
+    bool operator==(const RemovalRecord&) const = default;
+};
+
+// Whole record sizes (header, payload, padding).
+size_t outcome_record_size(const OutcomeRecord& record);
+inline constexpr size_t removal_record_size = record_size_for(16);
+
+// Write the whole record into out[0, size); `out` must be at least that large.
+size_t encode_outcome(const OutcomeRecord& record, std::span<uint8_t> out);
+size_t encode_removal(const RemovalRecord& record, std::span<uint8_t> out);
+
+// Decode a payload (Frame::payload of a record of the matching type).
+base::Result<OutcomeRecord> decode_outcome(std::span<const uint8_t> payload);
+base::Result<RemovalRecord> decode_removal(std::span<const uint8_t> payload);
+
+}  // namespace ringmta::queue
