@@ -61,6 +61,8 @@ struct ServerContext {
     // True when `domain` (lower-case, no trailing dot) is one of our accepted domains.
     std::function<bool(std::string_view domain)> is_accepted_domain;
     std::function<uint64_t()> next_queue_id;
+    // False when the shard's queue (limits.queue_messages_max) has no room for one more message.
+    std::function<bool()> queue_has_room;
     ServerCounters counters;
 };
 

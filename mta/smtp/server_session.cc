@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <cstring>
 
+#include "mta/base/clock.hh"
 #include "mta/base/log.hh"
 #include "mta/smtp/address.hh"
 #include "mta/smtp/command.hh"
 #include "mta/smtp/params.hh"
+#include "mta/smtp/reply.hh"
 #include "mta/smtp/received_header.hh"
 #include "mta/tls/tls_context.hh"
 #include "queue/queue_id.hh"
@@ -225,14 +227,13 @@ void ServerSession::cmd_helo(std::string_view arg, bool extended) {
         reply("250 " + host);
         return;
     }
-    std::string text = "250-" + host + "\r\n";
-    text += "250-PIPELINING\r\n";
-    text += "250-SIZE " + std::to_string(limits().message_size_max) + "\r\n";
+    std::string size = "SIZE " + std::to_string(limits().message_size_max);
+    std::vector<std::string_view> extensions = {"PIPELINING", size};
     if (!tls_ && context_.listener_tls[connection_.listener_index()] != nullptr)
-        text += "250-STARTTLS\r\n";
-    text += "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-DSN\r\n250-SMTPUTF8\r\n";
-    text += "250 CHUNKING";
-    reply(text);
+        extensions.push_back("STARTTLS");
+    for (std::string_view e : {"ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"})
+        extensions.push_back(e);
+    append_ehlo_reply(replies_, host, helo_name_, extensions);
 }
 
 bool ServerSession::relay_allowed() const {
@@ -271,6 +272,10 @@ void ServerSession::cmd_mail(std::string_view path_text, std::string_view params
     }
     if (params->size_given && params->size_bytes > limits().message_size_max) {
         reply("552 5.3.4 Error: message size exceeds fixed limit");
+        return;
+    }
+    if (!context_.queue_has_room()) {
+        reply("452 4.3.1 Error: insufficient system storage (queue full), try again later");
         return;
     }
     reset_transaction();
@@ -426,6 +431,12 @@ void ServerSession::content_finished(ContentOutcome outcome) {
         reset_transaction();
         return;
     }
+    if (!context_.queue_has_room()) {
+        ++context_.counters.messages_rejected;
+        reply("452 4.3.1 Error: insufficient system storage (queue full), try again later");
+        reset_transaction();
+        return;
+    }
     if (over_budget_) {
         ++context_.counters.messages_rejected;
         MTA_LOG_WARN("memory budget of %llu bytes exhausted; message from %s refused",
@@ -448,19 +459,22 @@ void ServerSession::commit() {
         envelope_.tls_protocol = tls_->protocol();
         envelope_.tls_cipher = tls_->cipher();
     }
-    ReceivedInfo info;
-    info.helo_name = helo_name_;
-    info.client_ip = connection_.peer_ip();
-    info.hostname = config_->server.hostname;
-    info.queue_id = queue::format_queue_id(envelope_.queue_id);
-    info.esmtp = extended_;
-    info.smtputf8 = envelope_.smtputf8;
-    info.tls_protocol = envelope_.tls_protocol;
-    info.tls_cipher = envelope_.tls_cipher;
-    if (tls_) info.tls_bits = tls_->cipher_bits();
-    if (envelope_.recipients.size() == 1) info.single_recipient = envelope_.recipients[0].address;
-    info.time_s = int64_t(envelope_.arrival_us / 1000000);
-    received_ = format_received_header(info);
+    std::string id = queue::format_queue_id(envelope_.queue_id);
+    ReceivedFields fields;
+    fields.helo = helo_name_;
+    fields.client_ip = envelope_.client_ip;
+    fields.hostname = config_->server.hostname;
+    fields.esmtp = extended_;
+    fields.tls = tls_ != nullptr;
+    fields.smtputf8 = envelope_.smtputf8;
+    fields.tls_protocol = envelope_.tls_protocol;
+    fields.tls_cipher = envelope_.tls_cipher;
+    fields.queue_id = id;
+    if (envelope_.recipients.size() == 1) fields.recipient = envelope_.recipients[0].address;
+    fields.time_s = int64_t(envelope_.arrival_us / 1000000);
+    fields.utc_offset_min = local_utc_offset_min(fields.time_s);
+    received_.clear();
+    append_received_header(received_, fields);
 
     append_.envelope = &envelope_;
     append_.content[0] = queue::ContentSpan(reinterpret_cast<const uint8_t*>(received_.data()),

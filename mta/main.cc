@@ -1,0 +1,255 @@
+// The ringmta command line (INTERFACE.md): serve, check-config, route, queue, reload, status.
+// Exit codes: 0 ok, 1 bad input or config, 2 usage, 3 cannot reach the running instance.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "mta/admin/control_socket.hh"
+#include "mta/base/log.hh"
+#include "mta/config/config.hh"
+#include "mta/server/gateway.hh"
+#include "mta/tls/tls_context.hh"
+#include "queue/posix_spool_io.hh"
+#include "queue/queue_listing.hh"
+#include "queue/recovery.hh"
+#include "router/route_explain.hh"
+#include "router/route_table_build.hh"
+
+namespace {
+
+using namespace ringmta;
+
+constexpr int kExitOk = 0, kExitBadInput = 1, kExitUsage = 2, kExitUnreachable = 3;
+
+const char* const kUsage = R"(usage:
+  ringmta [serve] [-c FILE] [--threads N]      run the gateway (foreground; logs to stderr)
+  ringmta check-config [-c FILE]               validate; exit 0, or 1 with one line per error
+  ringmta route ADDRESS [--size BYTES] [--json] [-c FILE]
+                                               which connector and next hops, and why
+  ringmta queue list|summary [--json] [--state S] [--domain D] [-c FILE]
+  ringmta queue show|flush|hold|release|delete|bounce ID [-c FILE]
+  ringmta reload | status [-c FILE]            talk to the running instance (control socket)
+  ringmta --version | --help
+Without -c the embedded default configuration is used (listener 127.0.0.1:2525, spool ./spool,
+one connector "default" for "*" via 127.0.0.1:2526).
+)";
+
+struct Args {
+    std::string command = "serve";
+    std::string config_path;
+    unsigned threads = 0;
+    bool json = false;
+    uint64_t size = 0;
+    std::vector<std::string> positional;  // after the command
+    std::vector<std::string> passthrough; // filters for queue commands
+};
+
+int usage_error(const std::string& why) {
+    std::fprintf(stderr, "ringmta: %s\n%s", why.c_str(), kUsage);
+    return kExitUsage;
+}
+
+bool parse_uint(const char* text, uint64_t* out) {
+    if (*text == '\0') return false;
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long v = std::strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0' || text[0] == '-') return false;
+    *out = v;
+    return true;
+}
+
+// Loads and validates the config (including route semantics); prints errors.
+bool load(const std::string& path, config::Config* out, std::vector<std::string>* warnings) {
+    auto loaded = config::load_config(path);
+    std::vector<std::string> errors = loaded.errors;
+    if (errors.empty()) {
+        auto built = router::build_route_table(loaded.config.connectors,
+                                               loaded.config.accepted_domains, 1);
+        for (const auto& e : built.errors) errors.push_back(loaded.config.source + ": " + e);
+        if (warnings)
+            for (const auto& w : built.warnings)
+                warnings->push_back(loaded.config.source + ": warning: " + w);
+        for (size_t i = 0; i < loaded.config.listeners.size(); ++i) {
+            const auto& l = loaded.config.listeners[i];
+            if (l.tls_cert_file.empty()) continue;
+            auto r = tls::TlsContext::check_server_files(l.tls_cert_file, l.tls_key_file);
+            if (!r)
+                errors.push_back(loaded.config.source + ": listeners[" + std::to_string(i) +
+                                 "].tls: " + r.error().message);
+        }
+    }
+    for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
+    if (!errors.empty()) return false;
+    *out = std::move(loaded.config);
+    return true;
+}
+
+int cmd_serve(const Args& args) {
+    config::Config c;
+    std::vector<std::string> warnings;
+    if (!load(args.config_path, &c, &warnings)) return kExitBadInput;
+    for (const auto& w : warnings) MTA_LOG_WARN("%s", w.c_str());
+    int log_fd = 2;
+    if (!c.log.file.empty()) {
+        log_fd = ::open(c.log.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        if (log_fd < 0) {
+            std::fprintf(stderr, "%s: log.file: cannot open %s: %s\n", c.source.c_str(),
+                         c.log.file.c_str(), std::strerror(errno));
+            return kExitBadInput;
+        }
+    }
+    base::log_configure(log_fd, c.log.format == "json" ? base::LogFormat::json : base::LogFormat::text,
+                        base::LogLevel::info);
+    server::block_signals();
+    server::Gateway gateway(std::make_shared<const config::Config>(std::move(c)), args.config_path,
+                            args.threads);
+    if (auto r = gateway.start(); !r) {
+        std::fprintf(stderr, "ringmta: %s\n", r.error().message.c_str());
+        return kExitBadInput;
+    }
+    return gateway.wait();
+}
+
+int cmd_check_config(const Args& args) {
+    config::Config c;
+    std::vector<std::string> warnings;
+    if (!load(args.config_path, &c, &warnings)) return kExitBadInput;
+    for (const auto& w : warnings) std::printf("%s\n", w.c_str());
+    std::printf("%s: ok (%zu connectors, %zu accepted domains, %zu listeners)\n", c.source.c_str(),
+                c.connectors.size(), c.accepted_domains.size(), c.listeners.size());
+    return kExitOk;
+}
+
+int cmd_route(const Args& args) {
+    if (args.positional.size() != 1) return usage_error("route needs exactly one ADDRESS");
+    config::Config c;
+    if (!load(args.config_path, &c, nullptr)) return kExitBadInput;
+    auto built = router::build_route_table(c.connectors, c.accepted_domains, 1);
+    auto explanation = router::explain_route(*built.table, args.positional[0], args.size);
+    std::string out = args.json ? router::format_route_json(explanation)
+                                : router::format_route_text(explanation);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    if (!out.empty() && out.back() != '\n') std::fputc('\n', stdout);
+    return explanation.connector.empty() ? kExitBadInput : kExitOk;
+}
+
+// `queue list` while the gateway is stopped: read the spool files without changing them.
+int queue_list_offline(const config::Config& c, const Args& args) {
+    queue::PosixSpoolIo io;
+    queue::ListFilter filter;
+    for (size_t i = 0; i < args.passthrough.size(); ++i) {
+        if (args.passthrough[i] == "--state" && i + 1 < args.passthrough.size()) {
+            filter.state = queue::parse_recipient_state(args.passthrough[++i]);
+            if (!filter.state) return usage_error("unknown state " + args.passthrough[i]);
+        } else if (args.passthrough[i] == "--domain" && i + 1 < args.passthrough.size()) {
+            filter.domain = args.passthrough[++i];
+        }
+    }
+    std::vector<queue::RecoveryReport> reports;
+    for (unsigned shard = 0;; ++shard) {
+        std::string dir = c.server.spool_dir + "/shard-" + std::to_string(shard);
+        if (access(dir.c_str(), F_OK) != 0) break;
+        queue::RecoveryOptions options;
+        options.read_only = true;
+        auto report = queue::recover_shard(io, dir, options);
+        if (!report) {
+            std::fprintf(stderr, "ringmta: %s\n", report.error().message.c_str());
+            return kExitBadInput;
+        }
+        reports.push_back(std::move(*report));
+    }
+    std::vector<const queue::QueuedMessage*> view;
+    for (const auto& r : reports)
+        for (const auto* m : r.index.select(filter)) view.push_back(m);
+    std::sort(view.begin(), view.end(), [](const auto* a, const auto* b) {
+        return a->arrival_us != b->arrival_us ? a->arrival_us < b->arrival_us
+                                              : a->queue_id < b->queue_id;
+    });
+    std::string out = args.json ? queue::format_listing_json(view) : queue::format_listing_text(view);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return kExitOk;
+}
+
+int cmd_control(const Args& args) {
+    config::Config c;
+    if (!load(args.config_path, &c, nullptr)) return kExitBadInput;
+    std::vector<std::string> words = {args.command};
+    for (const auto& p : args.positional) words.push_back(p);
+    if (args.json) words.push_back("--json");
+    for (const auto& p : args.passthrough) words.push_back(p);
+    auto reply = admin::control_request(c.server.control_socket, words);
+    if (!reply) {
+        if (args.command == "queue" && !args.positional.empty() && args.positional[0] == "list")
+            return queue_list_offline(c, args);
+        std::fprintf(stderr, "ringmta: %s\n", reply.error().message.c_str());
+        return kExitUnreachable;
+    }
+    std::fwrite(reply->output.data(), 1, reply->output.size(),
+                reply->exit_code == 0 ? stdout : stderr);
+    return reply->exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Args args;
+    int i = 1;
+    if (i < argc && argv[i][0] != '-') args.command = argv[i++];
+    for (; i < argc; ++i) {
+        std::string a = argv[i];
+        auto value = [&](const char* name) -> const char* {
+            if (i + 1 >= argc) return nullptr;
+            (void)name;
+            return argv[++i];
+        };
+        if (a == "--help" || a == "-h") {
+            std::fputs(kUsage, stdout);
+            return kExitOk;
+        } else if (a == "--version") {
+            std::printf("ringmta %s\n", RINGMTA_VERSION);
+            return kExitOk;
+        } else if (a == "-c" || a == "--config") {
+            const char* v = value("-c");
+            if (!v) return usage_error("-c needs a FILE");
+            args.config_path = v;
+        } else if (a == "--threads") {
+            const char* v = value("--threads");
+            uint64_t n = 0;
+            if (!v || !parse_uint(v, &n) || n == 0 || n > 256)
+                return usage_error("--threads needs a number from 1 to 256");
+            args.threads = unsigned(n);
+        } else if (a == "--json") {
+            args.json = true;
+        } else if (a == "--size") {
+            const char* v = value("--size");
+            if (!v || !parse_uint(v, &args.size)) return usage_error("--size needs BYTES");
+        } else if (a == "--state" || a == "--domain" || a == "--connector") {
+            const char* v = value(a.c_str());
+            if (!v) return usage_error(a + " needs a value");
+            args.passthrough.push_back(a);
+            args.passthrough.push_back(v);
+        } else if (!a.empty() && a[0] == '-') {
+            return usage_error("unknown option " + a);
+        } else {
+            args.positional.push_back(a);
+        }
+    }
+    if (args.command == "serve") {
+        if (!args.positional.empty()) return usage_error("serve takes no arguments");
+        return cmd_serve(args);
+    }
+    if (args.command == "check-config") return cmd_check_config(args);
+    if (args.command == "route") return cmd_route(args);
+    if (args.command == "queue") {
+        if (args.positional.empty()) return usage_error("queue needs a subcommand");
+        return cmd_control(args);
+    }
+    if (args.command == "reload" || args.command == "status") return cmd_control(args);
+    return usage_error("unknown command " + args.command);
+}

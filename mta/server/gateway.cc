@@ -1,0 +1,375 @@
+// Start-up order: lock the spool, recover every shard directory (blocking, before any thread),
+// start the shard threads and wait until each has its ring and listeners, then the control
+// socket. Stop order is the reverse. Each shard's state is touched only by its own thread once
+// it runs; the control thread reaches it by posting tasks.
+#include "mta/server/gateway.hh"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <future>
+#include <optional>
+#include <thread>
+
+#include "mta/base/clock.hh"
+#include "mta/base/log.hh"
+#include "mta/engine/shard.hh"
+#include "mta/engine/spool_writer.hh"
+#include "mta/smtp/server_context.hh"
+#include "mta/smtp/server_session.hh"
+#include "mta/tls/tls_context.hh"
+#include "queue/posix_spool_io.hh"
+#include "queue/queue_id.hh"
+#include "queue/queue_index.hh"
+#include "queue/queue_listing.hh"
+#include "queue/recovery.hh"
+#include "router/route_cache.hh"
+#include "router/route_table_build.hh"
+#include "router/route_table_holder.hh"
+
+namespace ringmta::server {
+
+struct Gateway::Shared {
+    explicit Shared(const config::Config& c, std::shared_ptr<const router::RouteTable> table)
+        : routes(std::move(table)),
+          admission(c.limits.connections_max, c.limits.connections_per_ip_max),
+          memory(c.limits.memory_max) {}
+    router::RouteTableHolder routes;
+    engine::Admission admission;
+    smtp::MemoryBudget memory;
+};
+
+// Everything one shard owns. Built on the main thread; after start, used only on the shard's.
+struct ShardState {
+    unsigned index = 0;
+    std::string dir;
+    std::unique_ptr<engine::Shard> shard;
+    std::unique_ptr<engine::SpoolWriter> spool;
+    std::optional<queue::QueueIndex> queue;
+    std::optional<queue::QueueIdGenerator> ids;
+    uint64_t next_segment_seq = 1;
+    std::vector<std::unique_ptr<tls::TlsContext>> tls;  // per listener; null without a cert
+    std::optional<router::RouteReader> routes;
+    router::RouteCache route_cache;
+    smtp::ServerContext context;
+    std::thread thread;
+};
+
+void block_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+Gateway::Gateway(std::shared_ptr<const config::Config> config, std::string config_path,
+                 unsigned threads_override)
+    : config_(std::move(config)), config_path_(std::move(config_path)) {
+    shard_count_ = threads_override ? threads_override : config_->server.threads;
+    if (shard_count_ == 0) shard_count_ = std::max(1u, std::thread::hardware_concurrency());
+}
+
+Gateway::~Gateway() {
+    stop();
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+base::Result<void> Gateway::lock_spool() {
+    const std::string& dir = config_->server.spool_dir;
+    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+        return base::errno_error(errno, "cannot create spool directory " + dir);
+    std::string path = dir + "/lock";
+    lock_fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd_ < 0) return base::errno_error(errno, "cannot open " + path);
+    if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = {};
+        ssize_t n = pread(lock_fd_, pid, sizeof pid - 1, 0);
+        (void)n;
+        return base::make_error(base::Errc::unavailable,
+                                "spool " + dir + " is in use by another running ringmta (pid " +
+                                    std::string(pid, strcspn(pid, "\n")) + ")");
+    }
+    std::string me = std::to_string(getpid()) + "\n";
+    if (ftruncate(lock_fd_, 0) != 0 || pwrite(lock_fd_, me.data(), me.size(), 0) < 0)
+        return base::errno_error(errno, "cannot write " + path);
+    return {};
+}
+
+base::Result<void> Gateway::recover_and_prepare() {
+    const config::Config& c = *config_;
+    // A spool written by more shards than we run now keeps its directories: run as many
+    // shards as there are directories, so every queued message has an owner.
+    unsigned on_disk = 0;
+    while (access((c.server.spool_dir + "/shard-" + std::to_string(on_disk)).c_str(), F_OK) == 0)
+        ++on_disk;
+    if (on_disk > shard_count_) {
+        MTA_LOG_WARN("spool has %u shard directories; running %u shards instead of %u", on_disk,
+                     on_disk, shard_count_);
+        shard_count_ = on_disk;
+    }
+    if (shard_count_ > queue::queue_id_shard_count_max)
+        return base::make_error(base::Errc::invalid, "at most 256 shards are supported");
+
+    auto table = router::build_route_table(c.connectors, c.accepted_domains, 1);
+    if (!table.table) return base::make_error(base::Errc::invalid, table.errors.front());
+    shared_ = std::make_unique<Shared>(c, table.table);
+
+    queue::PosixSpoolIo io;
+    for (unsigned i = 0; i < shard_count_; ++i) {
+        auto s = std::make_unique<ShardState>();
+        s->index = i;
+        s->dir = c.server.spool_dir + "/shard-" + std::to_string(i);
+        if (auto r = io.make_dir(s->dir); !r) return r;
+        queue::RecoveryOptions options;
+        options.index_capacity = std::max<uint64_t>(1, c.limits.queue_messages_max / shard_count_);
+        auto report = queue::recover_shard(io, s->dir, options);
+        if (!report) return report.error();
+        MTA_LOG_INFO("shard %u: recovered %zu queued messages from %s (%llu records, %llu bytes "
+                     "of torn tail cut)", i, report->index.size(), s->dir.c_str(),
+                     static_cast<unsigned long long>(report->records),
+                     static_cast<unsigned long long>(report->truncated_bytes));
+        s->queue.emplace(std::move(report->index));
+        s->ids.emplace(i, base::realtime_us(), report->highest_queue_id);
+        s->next_segment_seq = report->next_segment_seq;
+        for (const auto& l : c.listeners) {
+            if (l.tls_cert_file.empty()) {
+                s->tls.push_back(nullptr);
+                continue;
+            }
+            auto ctx = std::make_unique<tls::TlsContext>();
+            if (auto r = ctx->init_server(l.tls_cert_file, l.tls_key_file); !r) return r;
+            s->tls.push_back(std::move(ctx));
+        }
+        shards_.push_back(std::move(s));
+    }
+    return {};
+}
+
+base::Result<void> Gateway::start_shards() {
+    const config::Config& c = *config_;
+    std::vector<std::future<base::Result<void>>> ready;
+    for (auto& sp : shards_) {
+        ShardState& s = *sp;
+        engine::ShardOptions options;
+        options.index = s.index;
+        options.shutdown_grace_ms = c.server.shutdown_grace_s * 1000;
+        for (const auto& l : c.listeners)
+            options.listeners.push_back({l.address.storage, l.address.length, l.address.text});
+        s.context.config = config_;
+        s.context.memory = &shared_->memory;
+        for (auto& t : s.tls) s.context.listener_tls.push_back(t.get());
+        s.shard = std::make_unique<engine::Shard>(
+            options, shared_->admission,
+            [&s](engine::Connection& conn, engine::AdmissionVerdict verdict) {
+                return std::make_unique<smtp::ServerSession>(conn, s.context, verdict);
+            });
+        s.spool = std::make_unique<engine::SpoolWriter>(*s.shard, s.dir, c.server.spool_segment_size);
+        s.context.shard = s.shard.get();
+        s.context.spool = s.spool.get();
+        s.routes.emplace(shared_->routes.register_reader());
+        s.context.is_accepted_domain = [&s](std::string_view domain) {
+            const router::RouteTable& table = s.routes->refresh();
+            return s.route_cache.lookup(table, domain, 0).via_accepted_domain;
+        };
+        s.context.next_queue_id = [&s] { return s.ids->next(); };
+        s.context.queue_has_room = [&s] {
+            return s.queue->size() + s.spool->messages_in_flight() < s.queue->capacity();
+        };
+        s.spool->on_durable = [&s](const engine::SpoolAppend& a) {
+            uint64_t content = 0;
+            for (size_t i = 0; i < a.content_count; ++i) content += a.content[i].size();
+            s.queue->segments().open(a.segment_seq);  // idempotent: first record of a segment
+            auto r = s.queue->insert(
+                queue::summarize(*a.envelope, a.segment_seq, a.offset, a.record_size, content));
+            if (!r) MTA_LOG_ERROR("shard %u: queue index: %s", s.index, r.error().message.c_str());
+        };
+        s.shard->add_tick_hook([&s] { return s.spool->on_tick(); });
+
+        auto promise = std::make_shared<std::promise<base::Result<void>>>();
+        ready.push_back(promise->get_future());
+        s.thread = std::thread([&s, promise] {
+            auto init = s.shard->init();
+            if (init) init = s.spool->open(s.next_segment_seq);
+            bool ok = init.has_value();
+            promise->set_value(std::move(init));
+            if (ok) s.shard->run();
+        });
+    }
+    std::optional<base::Error> first_error;
+    for (auto& f : ready) {
+        auto r = f.get();
+        if (!r && !first_error) first_error = r.error();
+    }
+    if (first_error) return *first_error;
+    MTA_LOG_INFO("ringmta started: %u shards, io_uring %s, listening on %zu address(es)",
+                 shard_count_, shards_[0]->shard->ring().features().describe().c_str(),
+                 c.listeners.size());
+    return {};
+}
+
+base::Result<void> Gateway::start() {
+    if (auto r = lock_spool(); !r) return r;
+    if (auto r = recover_and_prepare(); !r) return r;
+    auto started = start_shards();
+    if (!started) {
+        stop();
+        return started;
+    }
+    auto ctl = control_.start(config_->server.control_socket,
+                              [this](const std::vector<std::string>& w) { return control(w); });
+    if (!ctl) {
+        stop();
+        return ctl;
+    }
+    return {};
+}
+
+void Gateway::stop() {
+    control_.stop();
+    for (auto& s : shards_)
+        if (s->shard) s->shard->request_stop();
+    for (auto& s : shards_)
+        if (s->thread.joinable()) s->thread.join();
+    for (auto& s : shards_) s->routes.reset();
+}
+
+int Gateway::wait() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) continue;
+        if (sig == SIGHUP) {
+            MTA_LOG_INFO("SIGHUP: %s", reload().c_str());
+            continue;
+        }
+        MTA_LOG_INFO("%s: stopping (grace %us for transactions in flight)",
+                     sig == SIGTERM ? "SIGTERM" : "SIGINT", config_->server.shutdown_grace_s);
+        stop();
+        uint64_t accepted = 0;
+        for (auto& s : shards_) accepted += s->context.counters.messages_accepted;
+        MTA_LOG_INFO("stopped; %llu messages accepted in this run",
+                     static_cast<unsigned long long>(accepted));
+        return 0;
+    }
+}
+
+// Runs `fn` on every shard's thread and waits for all of them.
+template <typename Fn>
+static void on_every_shard(std::vector<std::unique_ptr<ShardState>>& shards, Fn fn) {
+    std::mutex m;
+    std::condition_variable cv;
+    size_t left = shards.size();
+    for (auto& sp : shards) {
+        ShardState* s = sp.get();
+        s->shard->post([&, s] {
+            fn(*s);
+            std::lock_guard lock(m);
+            --left;
+            cv.notify_one();
+        });
+    }
+    std::unique_lock lock(m);
+    cv.wait(lock, [&] { return left == 0; });
+}
+
+std::string Gateway::reload() {
+    auto loaded = config::load_config(config_path_);
+    if (!loaded.errors.empty()) {
+        std::string why;
+        for (const auto& e : loaded.errors) why += "\n  " + e;
+        return "reload refused, the running configuration stays:" + why;
+    }
+    auto built = shared_->routes.reload(loaded.config.connectors, loaded.config.accepted_domains);
+    if (!built.table) {
+        std::string why;
+        for (const auto& e : built.errors) why += "\n  " + config_path_ + ": " + e;
+        return "reload refused, the running configuration stays:" + why;
+    }
+    auto next = std::make_shared<const config::Config>(std::move(loaded.config));
+    shared_->admission.set_limits(next->limits.connections_max, next->limits.connections_per_ip_max);
+    shared_->memory.set_max(next->limits.memory_max);
+    // Listeners, threads and the spool directory are fixed for the life of the process.
+    on_every_shard(shards_, [&](ShardState& s) { s.context.config = next; });
+    config_ = next;
+    return "configuration reloaded (route table generation " +
+           std::to_string(shared_->routes.generation()) + ")";
+}
+
+std::string Gateway::status_text() {
+    std::string out;
+    uint64_t queued = 0, accepted = 0, rejected = 0, conns = 0, batches = 0, synced = 0;
+    on_every_shard(shards_, [&](ShardState& s) {
+        queued += s.queue->size();
+        accepted += s.context.counters.messages_accepted;
+        rejected += s.context.counters.messages_rejected;
+        conns += s.shard->connection_count();
+        batches += s.spool->stats().batches;
+        synced += s.spool->stats().messages;
+    });
+    out += "ringmta running, pid " + std::to_string(getpid()) + ", " +
+           std::to_string(shards_.size()) + " shards\n";
+    out += "connections open: " + std::to_string(conns) + "\n";
+    out += "messages queued: " + std::to_string(queued) + "\n";
+    out += "messages accepted: " + std::to_string(accepted) + "\n";
+    out += "messages refused: " + std::to_string(rejected) + "\n";
+    out += "spool commits: " + std::to_string(batches) + " (" + std::to_string(synced) +
+           " messages)\n";
+    out += "route table generation: " + std::to_string(shared_->routes.generation()) + "\n";
+    return out;
+}
+
+admin::ControlReply Gateway::queue_list(const std::vector<std::string>& words) {
+    bool json = false;
+    queue::ListFilter filter;
+    for (size_t i = 2; i < words.size(); ++i) {
+        if (words[i] == "--json") {
+            json = true;
+        } else if (words[i] == "--state" && i + 1 < words.size()) {
+            filter.state = queue::parse_recipient_state(words[++i]);
+            if (!filter.state) return {1, "unknown state \"" + words[i] + "\"\n"};
+        } else if (words[i] == "--domain" && i + 1 < words.size()) {
+            filter.domain = words[++i];
+        } else {
+            return {2, "unexpected argument \"" + words[i] + "\"\n"};
+        }
+    }
+    std::vector<queue::QueuedMessage> copies;
+    std::mutex m;
+    on_every_shard(shards_, [&](ShardState& s) {
+        std::vector<queue::QueuedMessage> mine;
+        for (const queue::QueuedMessage* q : s.queue->select(filter)) mine.push_back(*q);
+        std::lock_guard lock(m);
+        for (auto& q : mine) copies.push_back(std::move(q));
+    });
+    std::sort(copies.begin(), copies.end(), [](const auto& a, const auto& b) {
+        return a.arrival_us != b.arrival_us ? a.arrival_us < b.arrival_us : a.queue_id < b.queue_id;
+    });
+    std::vector<const queue::QueuedMessage*> view;
+    for (const auto& q : copies) view.push_back(&q);
+    return {0, json ? queue::format_listing_json(view) : queue::format_listing_text(view)};
+}
+
+admin::ControlReply Gateway::control(const std::vector<std::string>& words) {
+    if (words[0] == "status") return {0, status_text()};
+    if (words[0] == "reload") {
+        std::string result = reload();
+        MTA_LOG_INFO("control: %s", result.c_str());
+        return {result.rfind("reload refused", 0) == 0 ? 1 : 0, result + "\n"};
+    }
+    if (words[0] == "queue" && words.size() >= 2 && words[1] == "list") return queue_list(words);
+    return {2, "unknown request \"" + words[0] + "\"\n"};
+}
+
+}  // namespace ringmta::server
