@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "mta/smtp/command.hh"
+
 namespace ringmta::smtp {
 namespace {
 
@@ -31,11 +33,7 @@ std::string lower(std::string_view s) {
 }
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
-    if (s.size() < prefix.size()) return false;
-    for (size_t i = 0; i < prefix.size(); ++i) {
-        if (ascii_lower(s[i]) != ascii_lower(prefix[i])) return false;
-    }
-    return true;
+    return ascii_iequals(s.substr(0, prefix.size()), prefix);
 }
 
 // atext (RFC 5322 3.2.3), plus UTF8-non-ascii under SMTPUTF8 (RFC 6531 3.3).
@@ -144,7 +142,7 @@ base::Result<Path> parse_path(std::string_view text, bool utf8, bool forward) {
     size_t at = inner[0] == '"' ? quoted_string_length(inner, utf8) : inner.find('@');
     if (at == 0 || at == std::string_view::npos || at >= inner.size() || inner[at] != '@') {
         // RFC 5321 4.1.1.3: RCPT TO:<Postmaster> needs no domain.
-        if (forward && !routed && inner.size() == 10 && istarts_with(inner, "postmaster")) {
+        if (forward && !routed && ascii_iequals(inner, "postmaster")) {
             path.local_part = inner;
             path.mailbox = inner;
             return path;

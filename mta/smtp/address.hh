@@ -15,7 +15,7 @@ struct Path {
     // Lower-cased, trailing dot removed; "[192.0.2.1]" or "[IPv6:2001:db8::1]" for a literal;
     // empty for the null reverse path and for RCPT TO:<postmaster>.
     std::string domain;
-    std::string mailbox;  // local_part "@" domain; local_part alone for <postmaster>; "" if null
+    std::string mailbox;   // local_part "@" domain; local_part alone for <postmaster>; "" if null
     bool is_null = false;  // MAIL FROM:<>
 };
 

@@ -14,7 +14,7 @@
 namespace ringmta::smtp {
 
 class BdatReader {
-public:
+  public:
     // binary: the transaction said BODY=BINARYMIME; content is stored byte for byte, only the
     // size limit applies, and no CRLF is added at the end.
     BdatReader(ContentSink& sink, const ContentLimits& limits, bool binary);
@@ -34,7 +34,7 @@ public:
     ContentOutcome outcome() const { return normalizer_.outcome(); }
     uint64_t content_size() const { return normalizer_.content_size(); }
 
-private:
+  private:
     NewlineNormalizer normalizer_;
     uint64_t remaining_bytes_ = 0;
     bool in_chunk_ = false;

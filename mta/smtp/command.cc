@@ -36,16 +36,6 @@ constexpr std::string_view kEmpty = "500 5.5.2 Syntax error: empty command";
 constexpr std::string_view kBadChar = "500 5.5.2 Syntax error: invalid character";
 constexpr std::string_view kUnrecognized = "500 5.5.1 Command unrecognized";
 
-char ascii_upper(char c) { return (c >= 'a' && c <= 'z') ? char(c - 'a' + 'A') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        if (ascii_upper(a[i]) != ascii_upper(b[i])) return false;
-    }
-    return true;
-}
-
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
 std::string_view trim(std::string_view s) {
@@ -56,7 +46,7 @@ std::string_view trim(std::string_view s) {
 
 // "FROM:<path> params" / "TO:<path> params", with optional spaces after the colon.
 bool parse_path_args(std::string_view args, std::string_view keyword, Command& cmd) {
-    if (args.size() < keyword.size() || !iequals(args.substr(0, keyword.size()), keyword)) {
+    if (args.size() < keyword.size() || !ascii_iequals(args.substr(0, keyword.size()), keyword)) {
         return false;
     }
     std::string_view rest = trim(args.substr(keyword.size()));
@@ -88,24 +78,41 @@ bool parse_bdat_args(std::string_view args, Command& cmd) {
     if (ec != std::errc() || ptr != size.data() + size.size()) return false;
     if (digits == std::string_view::npos) return true;
     if (!is_blank(args[digits])) return false;
-    if (!iequals(trim(args.substr(digits)), "LAST")) return false;
+    if (!ascii_iequals(trim(args.substr(digits)), "LAST")) return false;
     cmd.bdat_last = true;
     return true;
 }
 
 bool parse_args(const VerbSpec& spec, std::string_view args, Command& cmd) {
     switch (spec.args) {
-    case Args::none: return args.empty();
-    case Args::optional: cmd.argument = args; return true;
-    case Args::required: cmd.argument = args; return !args.empty();
-    case Args::mail: return parse_path_args(args, "FROM:", cmd);
-    case Args::rcpt: return parse_path_args(args, "TO:", cmd);
-    case Args::bdat: return parse_bdat_args(args, cmd);
+        case Args::none:
+            return args.empty();
+        case Args::optional:
+            cmd.argument = args;
+            return true;
+        case Args::required:
+            cmd.argument = args;
+            return !args.empty();
+        case Args::mail:
+            return parse_path_args(args, "FROM:", cmd);
+        case Args::rcpt:
+            return parse_path_args(args, "TO:", cmd);
+        case Args::bdat:
+            return parse_bdat_args(args, cmd);
     }
     return false;
 }
 
 }  // namespace
+
+bool ascii_iequals(std::string_view a, std::string_view b) {
+    auto upper = [](char c) { return (c >= 'a' && c <= 'z') ? char(c - 'a' + 'A') : c; };
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (upper(a[i]) != upper(b[i])) return false;
+    }
+    return true;
+}
 
 std::string_view verb_name(Verb verb) {
     for (const VerbSpec& spec : kVerbs) {
@@ -129,7 +136,7 @@ Command parse_command(std::string_view line) {
     std::string_view name = line.substr(0, space);
     std::string_view args = space == std::string_view::npos ? "" : trim(line.substr(space));
     for (const VerbSpec& spec : kVerbs) {
-        if (!iequals(name, spec.name)) continue;
+        if (!ascii_iequals(name, spec.name)) continue;
         cmd.verb = spec.verb;
         if (!parse_args(spec, args, cmd)) cmd.error_reply = spec.usage_reply;
         return cmd;

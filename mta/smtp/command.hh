@@ -10,9 +10,24 @@
 namespace ringmta::smtp {
 
 enum class Verb : uint8_t {
-    helo, ehlo, mail, rcpt, data, bdat, rset, noop, quit, vrfy, help, starttls, auth,
+    helo,
+    ehlo,
+    mail,
+    rcpt,
+    data,
+    bdat,
+    rset,
+    noop,
+    quit,
+    vrfy,
+    help,
+    starttls,
+    auth,
     unknown,  // also an empty line
 };
+
+// ASCII case-insensitive equality: verbs, parameter keywords and fixed values (RFC 5321 2.4).
+bool ascii_iequals(std::string_view a, std::string_view b);
 
 // The verb in upper case ("MAIL"); "" for unknown.
 std::string_view verb_name(Verb verb);

@@ -15,35 +15,35 @@ FeedResult DataReader::feed(const char* p, size_t n) {
     size_t i = 0;
     for (;;) {
         switch (state_) {
-        case State::text:
-            i += normalizer_.copy(p + i, n - i, /*stop_at_dot=*/true);
-            if (i == n) return {ContentStatus::need_more, n};
-            ++i;  // the line-initial "."
-            state_ = State::dot;
-            break;
-        case State::dot:
-            if (i == n) return {ContentStatus::need_more, n};
-            if (p[i] == '\r') {
-                ++i;
-                state_ = State::dot_cr;
+            case State::text:
+                i += normalizer_.copy(p + i, n - i, /*stop_at_dot=*/true);
+                if (i == n) return {ContentStatus::need_more, n};
+                ++i;  // the line-initial "."
+                state_ = State::dot;
                 break;
-            }
-            // Unstuffed: the dot is dropped and the line goes on with this byte.
-            normalizer_.continue_line();
-            state_ = State::text;
-            break;
-        case State::dot_cr:
-            if (i == n) return {ContentStatus::need_more, n};
-            if (p[i] == '\n') {
-                state_ = State::done;
-                return {ContentStatus::complete, i + 1};
-            }
-            // ".\r" then not LF: the dot is dropped and the CR is bare.
-            normalizer_.continue_line_after_cr();
-            state_ = State::text;
-            break;
-        case State::done:
-            MTA_UNREACHABLE();
+            case State::dot:
+                if (i == n) return {ContentStatus::need_more, n};
+                if (p[i] == '\r') {
+                    ++i;
+                    state_ = State::dot_cr;
+                    break;
+                }
+                // Unstuffed: the dot is dropped and the line goes on with this byte.
+                normalizer_.continue_line();
+                state_ = State::text;
+                break;
+            case State::dot_cr:
+                if (i == n) return {ContentStatus::need_more, n};
+                if (p[i] == '\n') {
+                    state_ = State::done;
+                    return {ContentStatus::complete, i + 1};
+                }
+                // ".\r" then not LF: the dot is dropped and the CR is bare.
+                normalizer_.continue_line_after_cr();
+                state_ = State::text;
+                break;
+            case State::done:
+                MTA_UNREACHABLE();
         }
     }
 }

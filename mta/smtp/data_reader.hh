@@ -37,7 +37,7 @@ struct FeedResult {
 };
 
 class DataReader {
-public:
+  public:
     DataReader(ContentSink& sink, const ContentLimits& limits);
 
     // Consumes p[0, n). Returns complete with the bytes used up to and including the terminator,
@@ -49,7 +49,7 @@ public:
     // Stored octets (after unstuffing and normalising), counted even once the sink is skipped.
     uint64_t content_size() const { return normalizer_.content_size(); }
 
-private:
+  private:
     enum class State : uint8_t {
         text,    // inside content
         dot,     // consumed "." at the start of a CRLF line

@@ -41,11 +41,16 @@ size_t find_special(const char* p, size_t n) {
 
 std::string_view content_reply(ContentOutcome outcome) {
     switch (outcome) {
-    case ContentOutcome::ok: return {};
-    case ContentOutcome::too_big: return "552 5.3.4 Message size exceeds fixed limit";
-    case ContentOutcome::bare_newline: return "550 5.6.0 Message contains bare CR or LF";
-    case ContentOutcome::nul: return "554 5.6.0 Message contains NUL character";
-    case ContentOutcome::line_too_long: return "500 5.5.2 Line too long";
+        case ContentOutcome::ok:
+            return {};
+        case ContentOutcome::too_big:
+            return "552 5.3.4 Message size exceeds fixed limit";
+        case ContentOutcome::bare_newline:
+            return "550 5.6.0 Message contains bare CR or LF";
+        case ContentOutcome::nul:
+            return "554 5.6.0 Message contains NUL character";
+        case ContentOutcome::line_too_long:
+            return "500 5.5.2 Line too long";
     }
     MTA_UNREACHABLE();
 }

@@ -42,23 +42,23 @@ std::string_view content_reply(ContentOutcome outcome);
 
 // Where content goes. Called with runs of many lines at once, never with an empty run.
 class ContentSink {
-public:
+  public:
     virtual ~ContentSink() = default;
     virtual void write(const char* p, size_t n) = 0;
 };
 
 // Appends to a caller-owned string.
 class StringSink final : public ContentSink {
-public:
+  public:
     explicit StringSink(std::string* out) : out_(out) {}
     void write(const char* p, size_t n) override { out_->append(p, n); }
 
-private:
+  private:
     std::string* out_;
 };
 
 class NewlineNormalizer {
-public:
+  public:
     // binary: BODY=BINARYMIME over BDAT; bytes pass untouched and only the size is checked.
     NewlineNormalizer(ContentSink& sink, const ContentLimits& limits, bool binary);
 
@@ -69,7 +69,10 @@ public:
     // After the caller consumed a line-initial "." itself: the line goes on.
     void continue_line() { at_line_start_ = false; }
     // As continue_line(), and a CR the caller consumed after the "." is pending.
-    void continue_line_after_cr() { at_line_start_ = false; pending_cr_ = true; }
+    void continue_line_after_cr() {
+        at_line_start_ = false;
+        pending_cr_ = true;
+    }
 
     // The content has ended without a terminator of its own (BDAT LAST): a pending CR is bare,
     // and text content that does not end with CRLF gets one, so stored content always ends with
@@ -80,18 +83,18 @@ public:
     bool failed() const { return conditions_ != 0; }
     uint64_t content_size() const { return size_; }
 
-private:
+  private:
     void emit(const char* p, size_t n);
     void end_line(uint64_t length);
     void bare_newline();
 
     ContentSink& sink_;
     ContentLimits limits_;
-    uint64_t size_ = 0;         // content octets so far, written or not
-    uint64_t line_length_ = 0;  // octets of the current line copied in earlier calls
-    uint8_t conditions_ = 0;    // bit (1 << ContentOutcome) per condition seen
-    bool pending_cr_ = false;   // the last byte seen was a CR; its meaning depends on the next
-    bool at_line_start_ = true; // just after a real CRLF, or at the very start
+    uint64_t size_ = 0;          // content octets so far, written or not
+    uint64_t line_length_ = 0;   // octets of the current line copied in earlier calls
+    uint8_t conditions_ = 0;     // bit (1 << ContentOutcome) per condition seen
+    bool pending_cr_ = false;    // the last byte seen was a CR; its meaning depends on the next
+    bool at_line_start_ = true;  // just after a real CRLF, or at the very start
     bool binary_;
 };
 

@@ -7,6 +7,7 @@
 #include <initializer_list>
 
 #include "mta/smtp/address.hh"
+#include "mta/smtp/command.hh"
 
 namespace ringmta::smtp {
 namespace {
@@ -15,24 +16,14 @@ constexpr std::string_view kSyntax = "501 5.5.4 Syntax error in parameters";
 constexpr size_t kEnvidBytesMax = 100;  // RFC 3461 4.4
 constexpr size_t kOrcptBytesMax = 500;  // RFC 3461 4.2
 
-char ascii_upper(char c) { return (c >= 'a' && c <= 'z') ? char(c - 'a' + 'A') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-        if (ascii_upper(a[i]) != ascii_upper(b[i])) return false;
-    }
-    return true;
-}
-
 bool is_alnum(unsigned char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
 int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
-    c = ascii_upper(c);
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return -1;
 }
 
@@ -58,7 +49,7 @@ bool is_value(std::string_view v) {
 int choice(std::string_view value, std::initializer_list<std::string_view> choices) {
     int i = 0;
     for (std::string_view c : choices) {
-        if (iequals(value, c)) return i;
+        if (ascii_iequals(value, c)) return i;
         ++i;
     }
     return -1;
@@ -95,9 +86,9 @@ base::Result<void> parse_params(std::string_view text,
         }
         seen |= 1u << index;
         if (!set(index, param)) {
-            return base::make_error(base::Errc::invalid,
-                                    "501 5.5.4 Invalid " + std::string(keywords.begin()[index]) +
-                                        " value");
+            return base::make_error(
+                base::Errc::invalid,
+                "501 5.5.4 Invalid " + std::string(keywords.begin()[index]) + " value");
         }
     }
 }
@@ -177,7 +168,7 @@ bool parse_orcpt(std::string_view v, RcptParams& out) {
     std::string_view type = v.substr(0, semi);
     std::string_view address = v.substr(semi + 1);
     if (!is_keyword(type) || address.empty()) return false;
-    auto decoded = iequals(type, "utf-8") ? decode_utf8_addr(address) : decode_xtext(address);
+    auto decoded = ascii_iequals(type, "utf-8") ? decode_utf8_addr(address) : decode_xtext(address);
     if (!decoded) return false;
     out.orcpt_type = type;
     out.orcpt_xtext = address;
@@ -211,30 +202,30 @@ base::Result<std::string> decode_xtext(std::string_view xtext) {
 base::Result<MailParams> parse_mail_params(std::string_view text) {
     MailParams mp;
     auto ok = parse_params(
-        text, {"SIZE", "BODY", "SMTPUTF8", "RET", "ENVID", "AUTH"},
-        [&](int index, const Param& p) {
+        text, {"SIZE", "BODY", "SMTPUTF8", "RET", "ENVID", "AUTH"}, [&](int index, const Param& p) {
             if (index == 2) {  // SMTPUTF8 takes no value
                 mp.smtputf8 = true;
                 return !p.has_value;
             }
             if (!p.has_value) return false;
             switch (index) {
-            case 0: return (mp.size_given = parse_size(p.value, mp.size_bytes));
-            case 1: {
-                int c = choice(p.value, {"7BIT", "8BITMIME", "BINARYMIME"});
-                mp.body = BodyType(c + 1);
-                return c >= 0;
-            }
-            case 3: {
-                int c = choice(p.value, {"FULL", "HDRS"});
-                mp.ret = DsnReturn(c + 1);
-                return c >= 0;
-            }
-            case 4:
-                mp.envid = p.value;
-                return p.value.size() <= kEnvidBytesMax && decode_xtext(p.value).has_value();
-            default:  // AUTH=<> or AUTH=xtext mailbox: checked, then ignored
-                return (mp.auth_given = decode_xtext(p.value).has_value());
+                case 0:
+                    return (mp.size_given = parse_size(p.value, mp.size_bytes));
+                case 1: {
+                    int c = choice(p.value, {"7BIT", "8BITMIME", "BINARYMIME"});
+                    mp.body = BodyType(c + 1);
+                    return c >= 0;
+                }
+                case 3: {
+                    int c = choice(p.value, {"FULL", "HDRS"});
+                    mp.ret = DsnReturn(c + 1);
+                    return c >= 0;
+                }
+                case 4:
+                    mp.envid = p.value;
+                    return p.value.size() <= kEnvidBytesMax && decode_xtext(p.value).has_value();
+                default:  // AUTH=<> or AUTH=xtext mailbox: checked, then ignored
+                    return (mp.auth_given = decode_xtext(p.value).has_value());
             }
         });
     if (!ok) return ok.error();

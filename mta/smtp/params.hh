@@ -21,7 +21,7 @@ struct MailParams {
     BodyType body = BodyType::unspecified;
     bool smtputf8 = false;
     DsnReturn ret = DsnReturn::unspecified;
-    std::string envid;  // ENVID as received (valid xtext, at most 100 octets); "" when absent
+    std::string envid;        // ENVID as received (valid xtext, at most 100 octets); "" when absent
     bool auth_given = false;  // AUTH=... was present; its value is ignored
 };
 

@@ -21,9 +21,9 @@ struct ReceivedFields {
     std::string_view tls_protocol;  // "TLSv1.3", when tls
     std::string_view tls_cipher;    // "TLS_AES_256_GCM_SHA384", when tls
     std::string_view queue_id;
-    std::string_view recipient;     // the mailbox when the message has exactly one, else ""
-    int64_t time_s = 0;             // Unix time
-    int utc_offset_min = 0;         // of the local zone at time_s (local_utc_offset_min)
+    std::string_view recipient;  // the mailbox when the message has exactly one, else ""
+    int64_t time_s = 0;          // Unix time
+    int utc_offset_min = 0;      // of the local zone at time_s (local_utc_offset_min)
 };
 
 // SMTP, ESMTP, ESMTPA, ESMTPS, ESMTPSA, UTF8SMTP, UTF8SMTPA, UTF8SMTPS, UTF8SMTPSA.

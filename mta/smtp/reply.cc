@@ -9,8 +9,8 @@ namespace {
 
 void append_code(std::string& out, int code, char separator, std::string_view enhanced) {
     MTA_ASSERT(code >= 200 && code <= 599);
-    MTA_ASSERT(enhanced.empty() || (enhanced.size() >= 5 && enhanced[0] == '0' + code / 100 &&
-                                    enhanced[1] == '.'));
+    MTA_ASSERT(enhanced.empty() ||
+               (enhanced.size() >= 5 && enhanced[0] == '0' + code / 100 && enhanced[1] == '.'));
     out += char('0' + code / 100);
     out += char('0' + code / 10 % 10);
     out += char('0' + code % 10);

@@ -29,19 +29,19 @@ constexpr std::string_view bad = "bad";
 
 std::string show(const base::Result<Path>& r) {
     if (!r) return "error \"" + r.error().message + "\"";
-    return "local=\"" + r->local_part + "\" domain=\"" + r->domain + "\" mailbox=\"" +
-           r->mailbox + "\"" + (r->is_null ? " null" : "");
+    return "local=\"" + r->local_part + "\" domain=\"" + r->domain + "\" mailbox=\"" + r->mailbox +
+           "\"" + (r->is_null ? " null" : "");
 }
 
 void check(const Case& c, bool forward) {
-    auto got = forward ? parse_forward_path(c.input, c.smtputf8)
-                       : parse_reverse_path(c.input, c.smtputf8);
+    auto got =
+        forward ? parse_forward_path(c.input, c.smtputf8) : parse_reverse_path(c.input, c.smtputf8);
     std::string want_error(c.error == bad ? (forward ? kBadRecipient : kBadSender) : c.error);
     const char* side = forward ? "RCPT" : "MAIL";
     if (!want_error.empty()) {
         EXPECT_TRUE(!got && got.error().message == want_error)
-            << c.label << " (" << side << "): got " << show(got) << ", want error \""
-            << want_error << "\"";
+            << c.label << " (" << side << "): got " << show(got) << ", want error \"" << want_error
+            << "\"";
         return;
     }
     std::string mailbox = c.domain.empty() ? c.local : c.local + "@" + c.domain;
@@ -70,8 +70,7 @@ TEST(Address, Table) {
          "example.com"},
         {"quoted with @ and quoted-pair", "<\"a@b\\\"c\\\\\"@example.com>", Side::both, false,
          "\"a@b\\\"c\\\\\"", "example.com"},
-        {"empty quoted local part", "<\"\"@example.com>", Side::both, false, "\"\"",
-         "example.com"},
+        {"empty quoted local part", "<\"\"@example.com>", Side::both, false, "\"\"", "example.com"},
         {"IPv4 literal", "<a@[192.0.2.1]>", Side::both, false, "a", "[192.0.2.1]"},
         {"IPv6 literal", "<a@[IPv6:2001:DB8::1]>", Side::both, false, "a", "[IPv6:2001:db8::1]"},
         {"IPv6 tag any case", "<a@[ipv6:::1]>", Side::both, false, "a", "[IPv6:::1]"},
@@ -85,8 +84,12 @@ TEST(Address, Table) {
          label63 + ".example"},
         {"UTF-8 local part with SMTPUTF8", "<j\xc3\xb6rg@example.com>", Side::both, true,
          "j\xc3\xb6rg", "example.com"},
-        {"UTF-8 domain with SMTPUTF8", "<a@b\xc3\xbc" "cher.example>", Side::both, true, "a",
-         "b\xc3\xbc" "cher.example"},
+        {"UTF-8 domain with SMTPUTF8",
+         "<a@b\xc3\xbc"
+         "cher.example>",
+         Side::both, true, "a",
+         "b\xc3\xbc"
+         "cher.example"},
         {"UTF-8 quoted with SMTPUTF8", "<\"\xe2\x82\xac x\"@example.com>", Side::both, true,
          "\"\xe2\x82\xac x\"", "example.com"},
         {"postmaster for RCPT", "<Postmaster>", Side::rcpt, false, "Postmaster", ""},
@@ -121,7 +124,8 @@ TEST(Address, Table) {
         {"lone dot domain", "<a@.>", Side::both, false, "", "", bad},
         {"label of 64", "<a@" + label63 + "a.example>", Side::both, false, "", "", bad},
         {"local part of 65", "<" + local64 + "l@x.example>", Side::both, false, "", "", bad},
-        {"domain of 256 (so also a path over 256)", "<a@" + domain255 + "a>", Side::both, false, "", "", bad},
+        {"domain of 256 (so also a path over 256)", "<a@" + domain255 + "a>", Side::both, false, "",
+         "", bad},
         {"path over 256", "<" + local64 + "@" + domain255 + ">", Side::both, false, "", "", bad},
         {"bad IPv4 literal", "<a@[192.0.2.256]>", Side::both, false, "", "", bad},
         {"short IPv4 literal", "<a@[192.0.2]>", Side::both, false, "", "", bad},
@@ -131,15 +135,15 @@ TEST(Address, Table) {
         {"unclosed literal", "<a@[192.0.2.1>", Side::both, false, "", "", bad},
         {"route without colon", "<@a.example,user@d.example>", Side::both, false, "", "", bad},
         {"route with bad domain", "<@a_b:user@d.example>", Side::both, false, "", "", bad},
-        {"route with empty hop", "<@a.example,:user@d.example>", Side::both, false, "", "",
-         bad},
+        {"route with empty hop", "<@a.example,:user@d.example>", Side::both, false, "", "", bad},
         {"route to postmaster", "<@a.example:postmaster>", Side::rcpt, false, "", "", bad},
         {"UTF-8 local without SMTPUTF8", "<j\xc3\xb6rg@example.com>", Side::both, false, "", "",
          kNeedsUtf8},
-        {"UTF-8 domain without SMTPUTF8", "<a@b\xc3\xbc" "cher.example>", Side::both, false, "",
-         "", kNeedsUtf8},
-        {"malformed UTF-8 with SMTPUTF8", "<j\xc3rg@example.com>", Side::both, true, "", "",
-         bad},
+        {"UTF-8 domain without SMTPUTF8",
+         "<a@b\xc3\xbc"
+         "cher.example>",
+         Side::both, false, "", "", kNeedsUtf8},
+        {"malformed UTF-8 with SMTPUTF8", "<j\xc3rg@example.com>", Side::both, true, "", "", bad},
         {"overlong UTF-8", "<\xc0\xafx@example.com>", Side::both, true, "", "", bad},
         {"UTF-8 surrogate", "<\xed\xa0\x80x@example.com>", Side::both, true, "", "", bad},
     };
@@ -163,9 +167,15 @@ TEST(Address, Helpers) {
         bool smtputf8;
         bool want;
     } domains[] = {
-        {"mx.example.com", false, true}, {"a", false, true},         {"", false, false},
-        {"a.", false, false},            {"-a.b", false, false},     {"a b", false, false},
-        {"\xc3\xbc.de", false, false},   {"\xc3\xbc.de", true, true}, {"[1.2.3.4]", false, false},
+        {"mx.example.com", false, true},
+        {"a", false, true},
+        {"", false, false},
+        {"a.", false, false},
+        {"-a.b", false, false},
+        {"a b", false, false},
+        {"\xc3\xbc.de", false, false},
+        {"\xc3\xbc.de", true, true},
+        {"[1.2.3.4]", false, false},
     };
     for (const auto& d : domains) {
         EXPECT_EQ(is_valid_domain(d.input, d.smtputf8), d.want)

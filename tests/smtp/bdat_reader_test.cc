@@ -129,8 +129,7 @@ TEST(BdatReader, BinaryKeepsEveryByte) {
         limits, true);
     ContentLimits small;
     small.message_size_bytes_max = 3;
-    run_cases({{"binary over the limit", {"ab", "cd"}, "", ContentOutcome::too_big}}, small,
-              true);
+    run_cases({{"binary over the limit", {"ab", "cd"}, "", ContentOutcome::too_big}}, small, true);
 }
 
 }  // namespace

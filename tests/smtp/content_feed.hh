@@ -22,11 +22,16 @@ struct FeedOutput {
 
 inline const char* outcome_name(ContentOutcome o) {
     switch (o) {
-    case ContentOutcome::ok: return "ok";
-    case ContentOutcome::too_big: return "too_big";
-    case ContentOutcome::bare_newline: return "bare_newline";
-    case ContentOutcome::nul: return "nul";
-    case ContentOutcome::line_too_long: return "line_too_long";
+        case ContentOutcome::ok:
+            return "ok";
+        case ContentOutcome::too_big:
+            return "too_big";
+        case ContentOutcome::bare_newline:
+            return "bare_newline";
+        case ContentOutcome::nul:
+            return "nul";
+        case ContentOutcome::line_too_long:
+            return "line_too_long";
     }
     return "?";
 }
@@ -35,18 +40,22 @@ inline const char* outcome_name(ContentOutcome o) {
 inline std::string visible(std::string_view s) {
     std::string out;
     for (char c : s) {
-        if (c == '\r') out += "\\r";
-        else if (c == '\n') out += "\\n";
-        else if (c == '\0') out += "\\0";
-        else out += c;
+        if (c == '\r')
+            out += "\\r";
+        else if (c == '\n')
+            out += "\\n";
+        else if (c == '\0')
+            out += "\\0";
+        else
+            out += c;
     }
     return out;
 }
 
 inline std::string describe(const FeedOutput& f) {
-    return std::string(f.complete ? "complete" : "need_more") + " consumed=" +
-           std::to_string(f.consumed) + " outcome=" + outcome_name(f.outcome) + " content=\"" +
-           visible(f.content) + "\"";
+    return std::string(f.complete ? "complete" : "need_more") +
+           " consumed=" + std::to_string(f.consumed) + " outcome=" + outcome_name(f.outcome) +
+           " content=\"" + visible(f.content) + "\"";
 }
 
 inline void PrintTo(const FeedOutput& f, std::ostream* os) { *os << describe(f); }

@@ -65,8 +65,8 @@ constexpr const char* kTail = "MAIL FROM:<evil@example.net>\r\n";
 
 void run_cases(const std::vector<Case>& cases, const ContentLimits& limits) {
     for (const Case& c : cases) {
-        FeedOutput want{true, c.want_consumed == std::string::npos ? c.input.size()
-                                                                  : c.want_consumed,
+        FeedOutput want{true,
+                        c.want_consumed == std::string::npos ? c.input.size() : c.want_consumed,
                         c.want_content, c.want_outcome};
         expect_all_chunkings(c.label, c.input, limits, want);
     }
@@ -84,10 +84,8 @@ TEST(DataReader, TerminatorAndUnstuffing) {
         {"unstuffed dot before text is removed", ".x\r\n.\r\n", "x\r\n"},
         {"three dots become two", "...\r\n.\r\n", "..\r\n"},
         {"dot inside a line is kept", "a.b\r\n a.\r\n.\r\n", "a.b\r\n a.\r\n"},
-        {"pipelined command left unconsumed", "x\r\n.\r\nQUIT\r\n", "x\r\n",
-         ContentOutcome::ok, 6},
-        {"pipelined dot line left unconsumed", "x\r\n.\r\n.\r\n", "x\r\n", ContentOutcome::ok,
-         6},
+        {"pipelined command left unconsumed", "x\r\n.\r\nQUIT\r\n", "x\r\n", ContentOutcome::ok, 6},
+        {"pipelined dot line left unconsumed", "x\r\n.\r\n.\r\n", "x\r\n", ContentOutcome::ok, 6},
         {"header and body", "Subject: t\r\n\r\nbody\r\n.\r\n", "Subject: t\r\n\r\nbody\r\n"},
         {"tab and 8-bit pass", "a\tb\xc3\xa9\r\n.\r\n", "a\tb\xc3\xa9\r\n"},
     };
@@ -132,8 +130,7 @@ TEST(DataReader, SmugglingVariantsNeverTerminate) {
 
 TEST(DataReader, BareNewlines) {
     const std::vector<Case> cases = {
-        {"body without CRLF before a bare-LF terminator", "abc\n.\n\r\n.\r\n",
-         "abc\r\n.\r\n\r\n"},
+        {"body without CRLF before a bare-LF terminator", "abc\n.\n\r\n.\r\n", "abc\r\n.\r\n\r\n"},
         {"bare LF lines", "a\nb\n\r\n.\r\n", "a\r\nb\r\n\r\n"},
         {"CR CR LF", "a\r\r\n.\r\n", "a\r\n\r\n"},
         {"bare CR then terminator", "a\r\r\n.\r\n", "a\r\n\r\n"},
@@ -149,8 +146,7 @@ TEST(DataReader, BareNewlines) {
         expect_all_chunkings(c.label, c.input, reject,
                              FeedOutput{true, c.input.size(), "", ContentOutcome::bare_newline});
     }
-    run_cases({{"reject without bare newlines is ok", "a\r\n..b\r\n.\r\n", "a\r\n.b\r\n"}},
-              reject);
+    run_cases({{"reject without bare newlines is ok", "a\r\n..b\r\n.\r\n", "a\r\n.b\r\n"}}, reject);
 }
 
 TEST(DataReader, Incomplete) {
@@ -178,8 +174,7 @@ TEST(DataReader, Limits) {
             {"line at the limit", "abcd\r\nef\r\n.\r\n", "abcd\r\nef\r\n"},
             {"stuffing dot not counted", "..abc\r\n.\r\n", ".abc\r\n"},
             {"bare LF splits lines", "abcd\nabcd\r\n.\r\n", "abcd\r\nabcd\r\n"},
-            {"line over the limit", "ab\r\nabcde\r\nx\r\n.\r\n", "",
-             ContentOutcome::line_too_long},
+            {"line over the limit", "ab\r\nabcde\r\nx\r\n.\r\n", "", ContentOutcome::line_too_long},
             {"long last line", "abcdefgh\r\n.\r\n", "", ContentOutcome::line_too_long},
         },
         line4);
@@ -197,8 +192,7 @@ TEST(DataReader, Limits) {
     run_cases(
         {
             {"size beats the rest", "abc\0\n0123456789\r\n.\r\n"s, "", ContentOutcome::too_big},
-            {"bare beats NUL and length", "abc\0\n\r\n.\r\n"s, "",
-             ContentOutcome::bare_newline},
+            {"bare beats NUL and length", "abc\0\n\r\n.\r\n"s, "", ContentOutcome::bare_newline},
             {"NUL beats length", "abc\0\r\n.\r\n"s, "", ContentOutcome::nul},
         },
         all);
@@ -254,8 +248,10 @@ FeedOutput reference(std::string_view in, BareNewline policy) {
             ++i;
         }
     }
-    if (bare && policy == BareNewline::reject) out.outcome = ContentOutcome::bare_newline;
-    else if (nul) out.outcome = ContentOutcome::nul;
+    if (bare && policy == BareNewline::reject)
+        out.outcome = ContentOutcome::bare_newline;
+    else if (nul)
+        out.outcome = ContentOutcome::nul;
     if (!out.complete) out = FeedOutput{};
     return out;
 }

@@ -24,15 +24,32 @@ std::string show(const base::Result<T>& r) {
     return r ? show(*r) : "error \"" + r.error().message + "\"";
 }
 
+template <typename T>
+struct ParamCase {
+    const char* label;
+    std::string input;
+    T want;
+    std::string_view error = "";  // "" when valid
+};
+
+template <typename T, size_t N, typename Parse>
+void check_table(const ParamCase<T> (&cases)[N], Parse parse) {
+    for (const ParamCase<T>& c : cases) {
+        auto got = parse(c.input);
+        if (!c.error.empty()) {
+            EXPECT_TRUE(!got && got.error().message == c.error)
+                << c.label << ": got " << show(got) << ", want error \"" << c.error << "\"";
+            continue;
+        }
+        EXPECT_TRUE(got && show(*got) == show(c.want))
+            << c.label << ": got " << show(got) << ", want " << show(c.want);
+    }
+}
+
 constexpr std::string_view kSyntax = "501 5.5.4 Syntax error in parameters";
 
 TEST(MailParams, Table) {
-    struct Case {
-        const char* label;
-        std::string input;
-        MailParams want;
-        std::string_view error = "";
-    };
+    using Case = ParamCase<MailParams>;
     auto mp = [](auto set) {
         MailParams p;
         set(p);
@@ -41,7 +58,10 @@ TEST(MailParams, Table) {
     const Case cases[] = {
         {"none", "", {}},
         {"spaces only", "   ", {}},
-        {"SIZE", "SIZE=12345", mp([](MailParams& p) { p.size_given = true; p.size_bytes = 12345; })},
+        {"SIZE", "SIZE=12345", mp([](MailParams& p) {
+             p.size_given = true;
+             p.size_bytes = 12345;
+         })},
         {"SIZE zero", "size=0", mp([](MailParams& p) { p.size_given = true; })},
         {"BODY 7BIT", "BODY=7BIT", mp([](MailParams& p) { p.body = BodyType::seven_bit; })},
         {"BODY 8BITMIME any case", "body=8bitmime",
@@ -53,7 +73,8 @@ TEST(MailParams, Table) {
         {"RET HDRS", "RET=hdrs", mp([](MailParams& p) { p.ret = DsnReturn::headers; })},
         {"ENVID", "ENVID=QQ314159+2Bx", mp([](MailParams& p) { p.envid = "QQ314159+2Bx"; })},
         {"AUTH null", "AUTH=<>", mp([](MailParams& p) { p.auth_given = true; })},
-        {"AUTH mailbox", "AUTH=e+3Dmc2@example.com", mp([](MailParams& p) { p.auth_given = true; })},
+        {"AUTH mailbox", "AUTH=e+3Dmc2@example.com",
+         mp([](MailParams& p) { p.auth_given = true; })},
         {"all together", "SIZE=1 BODY=8BITMIME  SMTPUTF8 RET=HDRS ENVID=x AUTH=<>",
          mp([](MailParams& p) {
              p.size_given = true;
@@ -78,7 +99,8 @@ TEST(MailParams, Table) {
         {"SMTPUTF8 with value", "SMTPUTF8=yes", {}, "501 5.5.4 Invalid SMTPUTF8 value"},
         {"RET unknown", "RET=ALL", {}, "501 5.5.4 Invalid RET value"},
         {"ENVID bad escape", "ENVID=a+2", {}, "501 5.5.4 Invalid ENVID value"},
-        {"ENVID lower-case escape taken", "ENVID=a+2b", mp([](MailParams& p) { p.envid = "a+2b"; })},
+        {"ENVID lower-case escape taken", "ENVID=a+2b",
+         mp([](MailParams& p) { p.envid = "a+2b"; })},
         {"ENVID too long", "ENVID=" + std::string(101, 'e'), {}, "501 5.5.4 Invalid ENVID value"},
         {"ENVID non-ASCII", "ENVID=\xc3\xa9", {}, "501 5.5.4 Invalid ENVID value"},
         {"value with =", "ENVID=a=b", {}, kSyntax},
@@ -86,43 +108,30 @@ TEST(MailParams, Table) {
         {"keyword starting with hyphen", "-X=1", {}, kSyntax},
         {"control character", "ENVID=a\x01", {}, kSyntax},
     };
-    for (const Case& c : cases) {
-        auto got = parse_mail_params(c.input);
-        if (!c.error.empty()) {
-            EXPECT_TRUE(!got && got.error().message == c.error)
-                << c.label << ": got " << show(got) << ", want error \"" << c.error << "\"";
-            continue;
-        }
-        EXPECT_TRUE(got && show(*got) == show(c.want))
-            << c.label << ": got " << show(got) << ", want " << show(c.want);
-    }
+    check_table(cases, parse_mail_params);
 }
 
 TEST(RcptParams, Table) {
-    struct Case {
-        const char* label;
-        std::string input;
-        RcptParams want;
-        std::string_view error = "";
-    };
+    using Case = ParamCase<RcptParams>;
     auto rp = [](uint8_t notify, std::string type = "", std::string xtext = "",
-                 std::string decoded = "") { return RcptParams{notify, type, xtext, decoded}; };
+                 std::string decoded = "") {
+        return RcptParams{notify, type, xtext, decoded};
+    };
     const Case cases[] = {
         {"none", "", {}},
         {"NOTIFY NEVER", "NOTIFY=NEVER", rp(notify_never)},
         {"NOTIFY list", "NOTIFY=SUCCESS,failure,DELAY",
          rp(notify_success | notify_failure | notify_delay)},
         {"NOTIFY one", "notify=Delay", rp(notify_delay)},
-        {"ORCPT", "ORCPT=rfc822;bob@example.com", rp(0, "rfc822", "bob@example.com",
-                                                     "bob@example.com")},
+        {"ORCPT", "ORCPT=rfc822;bob@example.com",
+         rp(0, "rfc822", "bob@example.com", "bob@example.com")},
         {"ORCPT xtext", "ORCPT=rfc822;a+2Bb+3Dc@example.com",
          rp(0, "rfc822", "a+2Bb+3Dc@example.com", "a+b=c@example.com")},
         {"ORCPT utf-8 escape", "ORCPT=utf-8;j\\x{F6}rg@example.com",
          rp(0, "utf-8", "j\\x{F6}rg@example.com", "j\xc3\xb6rg@example.com")},
         {"ORCPT utf-8 unitext", "ORCPT=UTF-8;j\xc3\xb6rg@example.com",
          rp(0, "UTF-8", "j\xc3\xb6rg@example.com", "j\xc3\xb6rg@example.com")},
-        {"both", "NOTIFY=FAILURE ORCPT=rfc822;x@y",
-         rp(notify_failure, "rfc822", "x@y", "x@y")},
+        {"both", "NOTIFY=FAILURE ORCPT=rfc822;x@y", rp(notify_failure, "rfc822", "x@y", "x@y")},
         {"NEVER with another", "NOTIFY=NEVER,SUCCESS", {}, "501 5.5.4 Invalid NOTIFY value"},
         {"another with NEVER", "NOTIFY=DELAY,NEVER", {}, "501 5.5.4 Invalid NOTIFY value"},
         {"NOTIFY unknown", "NOTIFY=ALWAYS", {}, "501 5.5.4 Invalid NOTIFY value"},
@@ -132,22 +141,17 @@ TEST(RcptParams, Table) {
         {"ORCPT empty address", "ORCPT=rfc822;", {}, "501 5.5.4 Invalid ORCPT value"},
         {"ORCPT bad xtext", "ORCPT=rfc822;a+ZZb", {}, "501 5.5.4 Invalid ORCPT value"},
         {"ORCPT bad utf-8 escape", "ORCPT=utf-8;a\\x{D800}", {}, "501 5.5.4 Invalid ORCPT value"},
-        {"ORCPT too long", "ORCPT=rfc822;" + std::string(500, 'a'), {},
+        {"ORCPT too long",
+         "ORCPT=rfc822;" + std::string(500, 'a'),
+         {},
          "501 5.5.4 Invalid ORCPT value"},
         {"MAIL keyword on RCPT", "SIZE=1", {}, "555 5.5.4 Unsupported option: SIZE"},
-        {"duplicate NOTIFY", "NOTIFY=NEVER NOTIFY=NEVER", {},
+        {"duplicate NOTIFY",
+         "NOTIFY=NEVER NOTIFY=NEVER",
+         {},
          "555 5.5.4 Unsupported option: NOTIFY"},
     };
-    for (const Case& c : cases) {
-        auto got = parse_rcpt_params(c.input);
-        if (!c.error.empty()) {
-            EXPECT_TRUE(!got && got.error().message == c.error)
-                << c.label << ": got " << show(got) << ", want error \"" << c.error << "\"";
-            continue;
-        }
-        EXPECT_TRUE(got && show(*got) == show(c.want))
-            << c.label << ": got " << show(got) << ", want " << show(c.want);
-    }
+    check_table(cases, parse_rcpt_params);
 }
 
 TEST(Xtext, Decode) {
@@ -155,13 +159,14 @@ TEST(Xtext, Decode) {
         std::string_view input;
         const char* want;  // nullptr: invalid
     } cases[] = {
-        {"", ""}, {"abc", "abc"}, {"+2B+3D", "+="}, {"+41", "A"}, {"a+2", nullptr},
+        {"", ""},        {"abc", "abc"},   {"+2B+3D", "+="}, {"+41", "A"},     {"a+2", nullptr},
         {"a+", nullptr}, {"a=b", nullptr}, {"a b", nullptr}, {"+G0", nullptr},
     };
     for (const auto& c : cases) {
         auto got = decode_xtext(c.input);
         if (!c.want) {
-            EXPECT_FALSE(got) << "\"" << c.input << "\": got \"" << (got ? *got : "") << "\", want invalid";
+            EXPECT_FALSE(got) << "\"" << c.input << "\": got \"" << (got ? *got : "")
+                              << "\", want invalid";
         } else {
             EXPECT_TRUE(got && *got == c.want)
                 << "\"" << c.input << "\": got " << (got ? *got : "invalid") << ", want " << c.want;

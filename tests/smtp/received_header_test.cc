@@ -12,10 +12,10 @@ TEST(ReceivedHeader, Protocol) {
         bool esmtp, tls, auth, utf8;
         std::string_view want;
     } cases[] = {
-        {false, false, false, false, "SMTP"},     {true, false, false, false, "ESMTP"},
-        {true, true, false, false, "ESMTPS"},     {true, false, true, false, "ESMTPA"},
-        {true, true, true, false, "ESMTPSA"},     {true, false, false, true, "UTF8SMTP"},
-        {true, true, false, true, "UTF8SMTPS"},   {true, false, true, true, "UTF8SMTPA"},
+        {false, false, false, false, "SMTP"},   {true, false, false, false, "ESMTP"},
+        {true, true, false, false, "ESMTPS"},   {true, false, true, false, "ESMTPA"},
+        {true, true, true, false, "ESMTPSA"},   {true, false, false, true, "UTF8SMTP"},
+        {true, true, false, true, "UTF8SMTPS"}, {true, false, true, true, "UTF8SMTPA"},
         {true, true, true, true, "UTF8SMTPSA"},
     };
     for (const auto& c : cases) {

@@ -21,8 +21,7 @@ TEST(Reply, Formats) {
     };
     const std::array<std::string_view, 3> three = {"first", "second", "last"};
     const std::array<std::string_view, 1> one = {"only"};
-    const std::array<std::string_view, 3> extensions = {"PIPELINING", "SIZE 26214400",
-                                                        "CHUNKING"};
+    const std::array<std::string_view, 3> extensions = {"PIPELINING", "SIZE 26214400", "CHUNKING"};
     const Case cases[] = {
         {"single line", build([](std::string& o) { append_reply(o, 250, "2.1.0", "Ok"); }),
          "prior|250 2.1.0 Ok\r\n"},
@@ -31,9 +30,11 @@ TEST(Reply, Formats) {
         {"preformatted line",
          build([](std::string& o) { append_reply_line(o, "501 5.1.7 Bad sender address syntax"); }),
          "prior|501 5.1.7 Bad sender address syntax\r\n"},
-        {"multi-line", build([&](std::string& o) { append_multiline_reply(o, 214, "2.0.0", three); }),
+        {"multi-line",
+         build([&](std::string& o) { append_multiline_reply(o, 214, "2.0.0", three); }),
          "prior|214-2.0.0 first\r\n214-2.0.0 second\r\n214 2.0.0 last\r\n"},
-        {"multi-line of one", build([&](std::string& o) { append_multiline_reply(o, 250, "", one); }),
+        {"multi-line of one",
+         build([&](std::string& o) { append_multiline_reply(o, 250, "", one); }),
          "prior|250 only\r\n"},
         {"EHLO", build([&](std::string& o) {
              append_ehlo_reply(o, "gw.example.com", "client.example", extensions);
@@ -43,9 +44,8 @@ TEST(Reply, Formats) {
         {"EHLO without extensions",
          build([](std::string& o) { append_ehlo_reply(o, "gw", "c", {}); }),
          "prior|250 gw Hello c\r\n"},
-        {"CRLF injection in client name", build([&](std::string& o) {
-             append_ehlo_reply(o, "gw", "evil\r\n250 fake\r\nx", one);
-         }),
+        {"CRLF injection in client name",
+         build([&](std::string& o) { append_ehlo_reply(o, "gw", "evil\r\n250 fake\r\nx", one); }),
          "prior|250-gw Hello evil250 fakex\r\n250 only\r\n"},
         {"control characters in text",
          build([](std::string& o) { append_reply(o, 250, "2.0.0", "a\x01\tb\x7f\rc\nd"); }),
