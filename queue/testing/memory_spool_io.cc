@@ -99,9 +99,11 @@ base::Result<std::vector<uint8_t>> MemorySpoolIo::read_range(const std::string& 
 
 base::Result<size_t> MemorySpoolIo::write(const std::string& path, uint64_t offset,
                                           std::span<const iovec> data) {
-    if (write_errno_ != 0) {
-        int err = std::exchange(write_errno_, 0);
-        return base::errno_error(err, "write " + path);
+    std::optional<WriteFault> fault;
+    if (!write_faults_.empty()) {
+        fault = write_faults_.front();
+        write_faults_.pop_front();
+        if (fault->err != 0) return base::errno_error(fault->err, "write " + path);
     }
     if (!dirs_.count(parent_of(path))) return base::errno_error(ENOENT, "write " + path);
     auto& inode = names_[path];
@@ -111,7 +113,7 @@ base::Result<size_t> MemorySpoolIo::write(const std::string& path, uint64_t offs
         auto* p = static_cast<const uint8_t*>(v.iov_base);
         bytes.insert(bytes.end(), p, p + v.iov_len);
     }
-    if (short_write_) bytes.resize(std::min(bytes.size(), *std::exchange(short_write_, {})));
+    if (fault) bytes.resize(std::min(bytes.size(), fault->bytes));
     write_at(inode->data, offset, bytes.data(), bytes.size());
     size_t n = bytes.size();
     last_write_ = PendingWrite{inode, offset, std::move(bytes)};

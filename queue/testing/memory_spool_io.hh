@@ -4,6 +4,7 @@
 // bytes of the last unsynced write (a torn tail). Faults are one-shot and injected by hand.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,10 +18,11 @@ namespace ringmta::queue::testing {
 
 class MemorySpoolIo final : public SpoolIo {
 public:
-    // One-shot faults, consumed by the next call of that kind.
-    void fail_next_write(int err) { write_errno_ = err; }         // ENOSPC, EIO: nothing written
-    void short_next_write(size_t bytes) { short_write_ = bytes; }  // writes `bytes`, reports it
-    void fail_next_sync(int err) { sync_errno_ = err; }           // data stays not durable
+    // Faults for coming write() calls, one per call, in the order queued.
+    void fail_next_write(int err) { write_faults_.push_back({err, 0}); }  // nothing written
+    void short_next_write(size_t bytes) { write_faults_.push_back({0, bytes}); }  // `bytes` only
+    // One-shot: the next sync() fails and its data stays not durable.
+    void fail_next_sync(int err) { sync_errno_ = err; }
 
     void crash();
     void crash_keeping_prefix(size_t bytes);
@@ -64,9 +66,12 @@ private:
     Names durable_names_;
     std::set<std::string> dirs_;
     std::optional<PendingWrite> last_write_;
-    int write_errno_ = 0;
+    struct WriteFault {
+        int err;       // fail with this errno, or 0:
+        size_t bytes;  // write only this many bytes
+    };
+    std::deque<WriteFault> write_faults_;
     int sync_errno_ = 0;
-    std::optional<size_t> short_write_;
     size_t sync_count_ = 0;
 };
 

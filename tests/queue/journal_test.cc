@@ -1,0 +1,168 @@
+// Journal record codec and its application to the queue index.
+#include <gtest/gtest.h>
+
+#include "queue/journal_record.hh"
+#include "queue/queue_index.hh"
+#include "queue/record_format.hh"
+#include "tests/queue/test_support.hh"
+
+namespace ringmta::queue {
+namespace {
+
+std::vector<uint8_t> encoded_outcome(const OutcomeRecord& r) {
+    std::vector<uint8_t> out(outcome_record_size(r));
+    EXPECT_EQ(encode_outcome(r, out), out.size());
+    return out;
+}
+
+TEST(JournalRecord, OutcomeRoundTrip) {
+    const OutcomeRecord cases[] = {
+        {1, 0, Outcome::delivered, 1, 0, "250 2.0.0 Ok: queued as 123"},
+        {2, 7, Outcome::failed, 3, 0, "550 5.1.1 <x@y>: user unknown"},
+        {3, 999, Outcome::deferred, 12, 1'700'000'060'000'000, "451 4.4.0 connect timeout"},
+        {~uint64_t(0), 0, Outcome::deferred, 0, 0, ""},
+        {4, 1, Outcome::failed, 1, 0, "554 5.0.0 bücher ünd ümlaute"},
+    };
+    for (const OutcomeRecord& want : cases) {
+        std::vector<uint8_t> bytes = encoded_outcome(want);
+        EXPECT_EQ(bytes.size() % 8, 0u);
+        Frame f = read_frame(bytes);
+        ASSERT_EQ(f.status, FrameStatus::ok) << "got " << frame_status_name(f.status);
+        ASSERT_EQ(f.type, RecordType::outcome);
+        auto got = decode_outcome(f.payload);
+        ASSERT_TRUE(got.has_value()) << got.error().message;
+        EXPECT_EQ(*got, want) << "got diagnostic \"" << got->diagnostic << "\"";
+    }
+}
+
+TEST(JournalRecord, DiagnosticIsCutAtACharacterBoundary) {
+    // 'ü' is two bytes; 399 ASCII bytes then 'ü' would split it at 400.
+    OutcomeRecord r{1, 0, Outcome::failed, 1, 0, std::string(399, 'a') + "üüü"};
+    std::vector<uint8_t> bytes = encoded_outcome(r);
+    auto got = decode_outcome(read_frame(bytes).payload);
+    ASSERT_TRUE(got.has_value());
+    EXPECT_EQ(got->diagnostic, std::string(399, 'a'))
+        << "got " << got->diagnostic.size() << " bytes, want 399";
+}
+
+TEST(JournalRecord, RemovalRoundTrip) {
+    for (auto reason :
+         {RemovalReason::deleted, RemovalReason::all_final, RemovalReason::write_aborted}) {
+        RemovalRecord want{0x1234, reason};
+        std::vector<uint8_t> bytes(removal_record_size);
+        EXPECT_EQ(encode_removal(want, bytes), removal_record_size);
+        Frame f = read_frame(bytes);
+        ASSERT_EQ(f.status, FrameStatus::ok);
+        auto got = decode_removal(f.payload);
+        ASSERT_TRUE(got.has_value());
+        EXPECT_EQ(*got, want) << "reason " << int(reason);
+    }
+}
+
+TEST(JournalRecord, DecoderRejectsBadValues) {
+    std::vector<uint8_t> bytes = encoded_outcome({1, 0, Outcome::delivered, 1, 0, "ok"});
+    std::vector<uint8_t> payload(read_frame(bytes).payload.begin(), read_frame(bytes).payload.end());
+    payload[12] = 9;  // outcome
+    EXPECT_FALSE(decode_outcome(payload).has_value()) << "outcome 9 accepted";
+    payload[12] = 1;
+    payload[14] = 200;  // diagnostic size beyond the payload
+    EXPECT_FALSE(decode_outcome(payload).has_value()) << "diagnostic size past end accepted";
+    std::vector<uint8_t> removal(16, 0);
+    removal[8] = 0;
+    EXPECT_FALSE(decode_removal(removal).has_value()) << "removal reason 0 accepted";
+}
+
+// Journal application: a table of outcome sequences and the state they leave.
+TEST(QueueIndex, ApplyJournal) {
+    using A = QueueIndex::Applied;
+    struct Step {
+        OutcomeRecord outcome;
+        A want;
+    };
+    struct Case {
+        const char* label;
+        std::vector<Step> steps;
+        bool want_present;
+        std::vector<RecipientState> want_states;
+    };
+    const std::vector<Case> cases = {
+        {"nothing yet", {}, true, {RecipientState::pending, RecipientState::pending}},
+        {"one delivered",
+         {{{7, 0, Outcome::delivered, 1, 0, "250"}, A::updated}},
+         true,
+         {RecipientState::delivered, RecipientState::pending}},
+        {"deferred then delivered",
+         {{{7, 1, Outcome::deferred, 1, 5000, "451"}, A::updated},
+          {{7, 1, Outcome::delivered, 2, 0, "250"}, A::updated}},
+         true,
+         {RecipientState::pending, RecipientState::delivered}},
+        {"all final",
+         {{{7, 0, Outcome::failed, 1, 0, "550"}, A::updated},
+          {{7, 1, Outcome::delivered, 1, 0, "250"}, A::message_final}},
+         false,
+         {}},
+        {"final is final",
+         {{{7, 0, Outcome::delivered, 1, 0, "250"}, A::updated},
+          {{7, 0, Outcome::deferred, 2, 9, "451"}, A::already_final}},
+         true,
+         {RecipientState::delivered, RecipientState::pending}},
+        {"unknown id and recipient",
+         {{{8, 0, Outcome::delivered, 1, 0, ""}, A::unknown_message},
+          {{7, 2, Outcome::delivered, 1, 0, ""}, A::unknown_recipient}},
+         true,
+         {RecipientState::pending, RecipientState::pending}},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.label);
+        QueueIndex index(10);
+        index.segments().open(1);
+        ASSERT_TRUE(index.insert(summarize(test::sample_envelope(7), 1, 0, 64, 10)).has_value());
+        for (const Step& s : c.steps) {
+            A got = index.apply(s.outcome);
+            EXPECT_EQ(got, s.want) << "got " << int(got) << ", want " << int(s.want);
+        }
+        const QueuedMessage* m = index.find(7);
+        ASSERT_EQ(m != nullptr, c.want_present);
+        EXPECT_EQ(index.segments().live_count(1), c.want_present ? 1u : 0u);
+        if (!m) continue;
+        for (size_t i = 0; i < c.want_states.size(); ++i) {
+            EXPECT_EQ(m->recipients[i].state, c.want_states[i])
+                << "recipient " << i << ": got " << recipient_state_name(m->recipients[i].state)
+                << ", want " << recipient_state_name(c.want_states[i]);
+        }
+    }
+}
+
+TEST(QueueIndex, DeferredKeepsNextAttemptAndDiagnostic) {
+    QueueIndex index(10);
+    index.segments().open(1);
+    ASSERT_TRUE(index.insert(summarize(test::sample_envelope(7), 1, 0, 64, 10)).has_value());
+    index.apply({7, 1, Outcome::deferred, 3, 123456, "451 4.7.1 greylisted"});
+    const RecipientStatus& r = index.find(7)->recipients[1];
+    EXPECT_EQ(r.attempts, 3u);
+    EXPECT_EQ(r.next_attempt_us, 123456u);
+    EXPECT_EQ(r.diagnostic, "451 4.7.1 greylisted");
+}
+
+TEST(QueueIndex, CapacityDuplicatesAndRemoval) {
+    QueueIndex index(2);
+    index.segments().open(1);
+    index.segments().open(2);
+    ASSERT_TRUE(index.insert(summarize(test::sample_envelope(1), 1, 0, 64, 1)).has_value());
+    auto dup = index.insert(summarize(test::sample_envelope(1), 2, 0, 64, 1));
+    ASSERT_FALSE(dup.has_value());
+    EXPECT_EQ(dup.error().code, base::Errc::invalid);
+    ASSERT_TRUE(index.insert(summarize(test::sample_envelope(2), 2, 0, 64, 1)).has_value());
+    EXPECT_FALSE(index.has_room());
+    auto full = index.insert(summarize(test::sample_envelope(3), 2, 64, 64, 1));
+    ASSERT_FALSE(full.has_value());
+    EXPECT_EQ(full.error().code, base::Errc::no_space);
+    EXPECT_TRUE(index.remove(1));
+    EXPECT_FALSE(index.remove(1));
+    EXPECT_EQ(index.segments().live_count(1), 0u);
+    EXPECT_EQ(index.segments().live_count(2), 1u);
+    EXPECT_TRUE(index.has_room());
+}
+
+}  // namespace
+}  // namespace ringmta::queue
