@@ -131,6 +131,10 @@ class SmtpClient:
     def starttls(self, context=None):
         self.expect("STARTTLS", "220 2.0.0")
         assert self.buf == b"", "bytes after the 220 to STARTTLS: %r" % self.buf
+        self.wrap_tls(context)
+
+    def wrap_tls(self, context=None):
+        """TLS handshake on the connection (certificate not verified: it is self-signed)."""
         if context is None:
             context = ssl.create_default_context()
             context.check_hostname = False
