@@ -25,7 +25,7 @@ def _make_table():
 _TABLE = _make_table()
 
 
-def crc32c(data, crc=0):
+def crc32c_bytewise(data, crc=0):
     """CRC32C of `data`, continuing from a previous result `crc` (0 to start)."""
     table = _TABLE
     c = crc ^ 0xFFFFFFFF
@@ -34,8 +34,34 @@ def crc32c(data, crc=0):
     return c ^ 0xFFFFFFFF
 
 
-assert crc32c(b"123456789") == 0xE3069283  # the standard check value (RFC 3720 B.4)
-assert crc32c(b"6789", crc32c(b"12345")) == 0xE3069283
+# Slicing-by-8 tables: _SLICES[k][n] is the CRC state after byte n followed by k zero bytes.
+_SLICES = [_TABLE]
+for _k in range(1, 8):
+    _SLICES.append(tuple((_SLICES[-1][n] >> 8) ^ _TABLE[_SLICES[-1][n] & 0xFF]
+                         for n in range(256)))
+_PAIRS = struct.Struct("<II")
+
+
+def crc32c(data, crc=0):
+    """Same result as crc32c_bytewise, eight bytes per step (spools hold megabytes)."""
+    t0, t1, t2, t3, t4, t5, t6, t7 = _SLICES
+    c = crc ^ 0xFFFFFFFF
+    view = memoryview(data)
+    whole = len(view) // 8 * 8
+    for lo, hi in _PAIRS.iter_unpack(view[:whole]):
+        lo ^= c
+        c = (t7[lo & 0xFF] ^ t6[(lo >> 8) & 0xFF] ^ t5[(lo >> 16) & 0xFF] ^ t4[lo >> 24]
+             ^ t3[hi & 0xFF] ^ t2[(hi >> 8) & 0xFF] ^ t1[(hi >> 16) & 0xFF] ^ t0[hi >> 24])
+    for b in view[whole:]:
+        c = t0[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
+for _f in (crc32c_bytewise, crc32c):
+    assert _f(b"123456789") == 0xE3069283  # the standard check value (RFC 3720 B.4)
+    assert _f(b"6789", _f(b"12345")) == 0xE3069283
+    assert _f(bytes(32)) == 0x8A9136AA  # RFC 3720 B.4: 32 bytes of zeros
+    assert _f(bytes(range(32))) == 0x46DD794E  # RFC 3720 B.4: incrementing bytes
 
 # ---------------------------------------------------------------- record framing
 

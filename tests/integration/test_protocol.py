@@ -195,3 +195,57 @@ def test_empty_data(gateway):
         c.send(b".\r\n")
         qid = queued_id(c.read_reply())
     assert_stored(gateway.spool(), qid, b"")
+
+
+def test_starttls_pipelined_after_a_message(gateway_factory, tls_files):
+    """STARTTLS and an injected MAIL wait behind a committing message; the MAIL is still
+    discarded once the STARTTLS runs."""
+    gateway = gateway_factory(tls=tls_files)
+    data = b"Subject: before tls\r\n\r\nplain\r\n.\r\n"
+    with gateway.client() as c:
+        c.greet()
+        c.send(b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n" + data +
+               b"STARTTLS\r\nMAIL FROM:<x@example.org>\r\n")
+        got = [c.read_reply().lines[-1] for _ in range(5)]
+        assert got[:3] == ["250 2.1.0 Ok", "250 2.1.5 Ok",
+                           "354 End data with <CR><LF>.<CR><LF>"], got
+        qid = queued_id(got[3])
+        assert got[4] == "220 2.0.0 Ready to start TLS", got
+        assert c.buf == b"", "plaintext after the 220: %r" % c.buf
+        c.wrap_tls()
+        c.expect("EHLO client.test.example", "250 ")
+        c.expect("RCPT TO:<y@example.net>", "503 5.5.1")
+    assert set(gateway.spool()) == {qid}
+    assert_stored(gateway.spool(), qid, reference_data(data))
+
+
+def test_starttls_resets_open_transaction(gateway_factory, tls_files):
+    gateway = gateway_factory(tls=tls_files)
+    with gateway.client() as c:
+        c.greet()
+        c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
+        c.expect("RCPT TO:<b@example.net>", "250 2.1.5")
+        c.starttls()
+        c.expect("EHLO client.test.example", "250 ")
+        c.expect("DATA", "503 5.5.1")
+        c.expect("STARTTLS", "503 5.5.1")  # already under TLS
+    assert gateway.spool() == {}
+
+
+def test_tls_two_transactions_in_one_write(gateway_factory, tls_files):
+    gateway = gateway_factory(tls=tls_files)
+    big = b"Subject: big over tls\r\n\r\n" + (b"t" * 500 + b"\r\n") * 400
+    small = b"Subject: small\r\n\r\nx\r\n"
+    with gateway.client() as c:
+        c.greet()
+        c.starttls()
+        c.expect("EHLO client.test.example", "250 ")
+        tx = b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n%s.\r\n"
+        c.send(tx % big + tx % small + b"NOOP\r\n")
+        got = [c.read_reply().lines[-1] for _ in range(9)]
+        q1, q2 = queued_id(got[3]), queued_id(got[7])
+        assert got[8] == "250 2.0.0 Ok", got
+    spool = gateway.spool()
+    assert set(spool) == {q1, q2}
+    assert_stored(spool, q1, big)
+    assert_stored(spool, q2, small)

@@ -1,0 +1,157 @@
+# Load and crash safety: Postfix's smtp-source against the gateway (exact message count and
+# content shape in the spool), and kill -9 in the middle of load from several clients: after a
+# restart on the same spool every acknowledged message must be listed and byte-exact.
+import random
+import re
+import signal
+import subprocess
+import threading
+import time
+
+from conftest import SmtpClient, assert_stored, queued_id, require_tool
+
+SMTP_SOURCE = "/usr/sbin/smtp-source"
+
+SOURCE_HEADERS = re.compile(
+    rb"From: <a@example\.org>\r\nTo: <b@example\.net>\r\nDate: [^\r\n]+\r\n"
+    rb"Message-Id: <[^\r\n]+>\r\n\r\n")
+
+
+def smtp_source_body(length):
+    """The body smtp-source sends for -l length: 80-byte lines of X, each starting with a
+    digit, CRLF-terminated; the last partial line gets a CRLF of its own before the dot."""
+    data = bytearray(b"X" * length)
+    for i in range(80, length, 80):
+        data[i - 80] = ord("0123456789"[(i // 80) % 10])
+        data[i - 2:i] = b"\r\n"
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return bytes(data)
+
+
+def test_smtp_source_2000(gateway_factory):
+    source = require_tool(SMTP_SOURCE, "postfix")
+    gateway = gateway_factory({"server": {"spool_segment_size": 1 << 20}})
+    p = subprocess.run([source, "-s", "10", "-m", "2000", "-l", "1024", "-f", "a@example.org",
+                        "-t", "b@example.net", "127.0.0.1:%d" % gateway.port],
+                       capture_output=True, timeout=120)
+    assert p.returncode == 0, "smtp-source exit %d: %s" % (p.returncode, p.stderr.decode())
+    scan = gateway.scan()
+    assert scan.damage == [], scan.damage
+    assert len(scan.messages) == 2000, "want 2000 messages, got %d" % len(scan.messages)
+    assert len(scan.segments) > 2, "3 MB in 1 MiB segments should need several segments"
+    want_body = smtp_source_body(1024)
+    from spool_reader import split_received
+    for qid, (env, content) in scan.messages.items():
+        received, rest = split_received(content)
+        assert (" id " + qid).encode() in received, received
+        assert b"with SMTP id" in received, received  # smtp-source says HELO
+        m = SOURCE_HEADERS.match(rest)
+        assert m, "%s: unexpected header shape %r" % (qid, rest[:200])
+        assert rest[m.end():] == want_body, "%s: body differs" % qid
+        assert env["sender"] == b"a@example.org"
+        assert [r["address"] for r in env["recipients"]] == [b"b@example.net"]
+    assert {m["id"] for m in gateway.queue_list()} == set(scan.messages)
+
+
+# ---------------------------------------------------------------- crash safety
+
+class LoadClient(threading.Thread):
+    """Sends distinct numbered messages on one session until stopped or the server dies;
+    records (queue id, stored body expected) for every 250."""
+
+    def __init__(self, port, name, acked, lock):
+        super().__init__(daemon=True)
+        self.port, self.label, self.acked, self.lock = port, name, acked, lock
+        self.stop = threading.Event()
+        self.rng = random.Random(name)
+        self.error = None
+
+    def message(self, n):
+        size = self.rng.choice([100, 300, 2000, 5000, 20000, 100000])
+        lines = [b"Subject: %s message %d" % (self.label.encode(), n), b""]
+        total = 0
+        while total < size:
+            line = b"%s-%d " % (self.label.encode(), n) + b"z" * self.rng.randint(0, 90)
+            if self.rng.random() < 0.05:
+                line = b"." + line  # dot-stuffed on the wire, stored as is
+            lines.append(line)
+            total += len(line) + 2
+        body = b"\r\n".join(lines) + b"\r\n"
+        wire = b"\r\n".join((b"." + l if l.startswith(b".") else l) for l in lines) + b"\r\n"
+        return body, wire + b".\r\n"
+
+    def run(self):
+        n = 0
+        try:
+            with SmtpClient(self.port, timeout_s=20) as c:
+                c.greet()
+                while not self.stop.is_set():
+                    body, wire = self.message(n)
+                    c.send(b"MAIL FROM:<load@example.org>\r\nRCPT TO:<%s-%d@example.net>\r\n"
+                           b"DATA\r\n" % (self.label.encode(), n))
+                    for want in ("250 2.1.0", "250 2.1.5", "354 "):
+                        r = c.read_reply()
+                        assert r.startswith(want), (want, r.lines)
+                    c.send(wire)
+                    qid = queued_id(c.read_reply())
+                    with self.lock:
+                        self.acked[qid] = body
+                    n += 1
+        except (OSError, EOFError) as e:
+            self.error = e  # the server was killed: expected
+
+
+def run_load_and_kill(gateway, acked, seconds):
+    source = require_tool(SMTP_SOURCE, "postfix")
+    lock = threading.Lock()
+    clients = [LoadClient(gateway.port, "c%d-%d" % (len(acked), i), acked, lock)
+               for i in range(4)]
+    background = subprocess.Popen(
+        [source, "-s", "3", "-m", "1000000", "-l", "2048", "-f", "s@example.org",
+         "-t", "t@example.net", "127.0.0.1:%d" % gateway.port],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for c in clients:
+            c.start()
+        time.sleep(seconds)
+        before = len(acked)
+        gateway.kill()
+        for c in clients:
+            c.stop.set()
+            c.join(30)
+            assert not c.is_alive(), "load client hung after the kill"
+    finally:
+        if background.poll() is None:
+            background.send_signal(signal.SIGKILL)
+        background.wait()
+    return before
+
+
+def check_acknowledged(gateway, acked):
+    listed = gateway.queue_ids()
+    missing = set(acked) - listed
+    assert not missing, "%d acknowledged messages missing from queue list, e.g. %s" % (
+        len(missing), sorted(missing)[:5])
+    scan = gateway.scan()
+    assert scan.damage_not_at_tail() == [], scan.damage
+    for qid, body in acked.items():
+        assert_stored(scan.messages, qid, body)
+    return scan
+
+
+def test_kill_during_load(gateway_factory):
+    gateway = gateway_factory({"server": {"spool_segment_size": 1 << 20}})
+    acked = {}
+    for round_number in range(2):
+        before = run_load_and_kill(gateway, acked, seconds=1.5)
+        assert before >= 20, "round %d: only %d messages acknowledged before the kill" % (
+            round_number, before)
+        assert gateway.exit_codes[-1] == -signal.SIGKILL
+        gateway.start()
+        scan = check_acknowledged(gateway, acked)
+        assert len(scan.messages) >= len(acked)
+    # A final clean stop, then the offline listing still has them all.
+    gateway.stop()
+    offline = gateway.queue_ids()
+    assert set(acked) <= offline
