@@ -93,7 +93,8 @@ base::Result<RemovalRecord> decode_removal(std::span<const uint8_t> payload) {
     uint8_t reason = r.u8();
     r.skip(7);
     if (!r.ok() || r.remaining() != 0) return corrupt("removal size");
-    if (reason < uint8_t(RemovalReason::deleted) || reason > uint8_t(RemovalReason::write_aborted)) {
+    if (reason < uint8_t(RemovalReason::deleted) ||
+        reason > uint8_t(RemovalReason::write_aborted)) {
         return corrupt("unknown removal reason");
     }
     rec.reason = RemovalReason(reason);

@@ -37,7 +37,8 @@ std::optional<uint64_t> parse_queue_id(std::string_view text) {
 QueueIdGenerator::QueueIdGenerator(uint32_t shard, uint64_t now_us, uint64_t highest_recovered_id)
     : shard_(shard) {
     MTA_ASSERT(shard < queue_id_shard_count_max);
-    uint64_t after_recovered = highest_recovered_id ? queue_id_sequence(highest_recovered_id) + 1 : 0;
+    uint64_t after_recovered =
+        highest_recovered_id ? queue_id_sequence(highest_recovered_id) + 1 : 0;
     next_sequence_ = std::max(now_us, after_recovered);
 }
 

@@ -123,6 +123,12 @@ const QueuedMessage* QueueIndex::find(uint64_t queue_id) const {
     return it == messages_.end() ? nullptr : &it->second;
 }
 
+void sort_by_queue_id(std::vector<const QueuedMessage*>& messages) {
+    std::sort(messages.begin(), messages.end(), [](const QueuedMessage* a, const QueuedMessage* b) {
+        return a->queue_id < b->queue_id;
+    });
+}
+
 bool matches(const QueuedMessage& message, const ListFilter& filter) {
     if (!filter.state && filter.domain.empty()) return true;
     return std::any_of(message.recipients.begin(), message.recipients.end(),
@@ -137,8 +143,7 @@ std::vector<const QueuedMessage*> QueueIndex::select(const ListFilter& filter) c
     for (const auto& [id, m] : messages_) {
         if (matches(m, filter)) out.push_back(&m);
     }
-    std::sort(out.begin(), out.end(),
-              [](const QueuedMessage* a, const QueuedMessage* b) { return a->queue_id < b->queue_id; });
+    sort_by_queue_id(out);
     return out;
 }
 

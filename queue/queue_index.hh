@@ -102,7 +102,8 @@ private:
     SegmentTable segments_;
 };
 
-// True if the message matches the filter (exposed for listings that merge shards).
+// For listings that merge shards.
 bool matches(const QueuedMessage& message, const ListFilter& filter);
+void sort_by_queue_id(std::vector<const QueuedMessage*>& messages);
 
 }  // namespace ringmta::queue

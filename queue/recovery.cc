@@ -106,7 +106,8 @@ base::Result<void> Recovery::recover_segment(uint64_t seq, bool& damaged) {
     uint64_t torn = bytes->size() - scan.valid_end;
     report_.truncated_bytes += torn;
     problem(segment_file_name(seq) + ": torn tail of " + std::to_string(torn) + " bytes at " +
-            std::to_string(scan.valid_end) + (options_.read_only ? " (left as is)" : ", truncated"));
+            std::to_string(scan.valid_end) +
+            (options_.read_only ? " (left as is)" : ", truncated"));
     if (options_.read_only) return {};
     if (auto r = io_.truncate(path, scan.valid_end); !r) return r;
     return io_.sync(path);

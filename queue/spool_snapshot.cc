@@ -54,8 +54,7 @@ std::vector<const QueuedMessage*> SpoolSnapshot::select(const ListFilter& filter
         auto part = s.report.index.select(filter);
         out.insert(out.end(), part.begin(), part.end());
     }
-    std::sort(out.begin(), out.end(),
-              [](const QueuedMessage* a, const QueuedMessage* b) { return a->queue_id < b->queue_id; });
+    sort_by_queue_id(out);
     return out;
 }
 

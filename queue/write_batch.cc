@@ -30,7 +30,8 @@ base::Result<BatchRecord> WriteBatch::add_message(const Envelope& envelope,
     size_t head_size = message_head_size(envelope);
     size_t arena_at = arena_.size();
     arena_.resize(arena_at + head_size);
-    auto head = encode_message_head(envelope, content, std::span<uint8_t>(arena_).subspan(arena_at));
+    auto head =
+        encode_message_head(envelope, content, std::span<uint8_t>(arena_).subspan(arena_at));
     if (!head) {
         arena_.resize(arena_at);
         return head.error();

@@ -61,7 +61,8 @@ TEST(JournalRecord, RemovalRoundTrip) {
 
 TEST(JournalRecord, DecoderRejectsBadValues) {
     std::vector<uint8_t> bytes = encoded_outcome({1, 0, Outcome::delivered, 1, 0, "ok"});
-    std::vector<uint8_t> payload(read_frame(bytes).payload.begin(), read_frame(bytes).payload.end());
+    auto frame_payload = read_frame(bytes).payload;
+    std::vector<uint8_t> payload(frame_payload.begin(), frame_payload.end());
     payload[12] = 9;  // outcome
     EXPECT_FALSE(decode_outcome(payload).has_value()) << "outcome 9 accepted";
     payload[12] = 1;

@@ -42,7 +42,9 @@ TEST(QueueListing, Filters) {
     };
     for (const Case& c : cases) {
         std::vector<uint64_t> got;
-        for (const QueuedMessage* m : index.select(ListFilter{c.state, c.domain})) got.push_back(m->queue_id);
+        for (const QueuedMessage* m : index.select(ListFilter{c.state, c.domain})) {
+            got.push_back(m->queue_id);
+        }
         EXPECT_EQ(got, c.want) << c.label << ": got " << test::ids_text(got);
     }
 }
@@ -56,7 +58,8 @@ TEST(QueueListing, Json) {
         "\"sender\": \"alice@example.com\", \"recipients\": [{\"address\": \"x@Dest.Example\", "
         "\"state\": \"deferred\", \"next_attempt\": \"2023-11-14T22:14:20Z\", \"attempts\": 2, "
         "\"diagnostic\": \"451 \\\"busy\\\"\\u000d\\u000a\"}, {\"address\": \"y@other.example\", "
-        "\"state\": \"pending\", \"next_attempt\": null, \"attempts\": 0, \"diagnostic\": \"\"}]},\n"
+        "\"state\": \"pending\", \"next_attempt\": null, \"attempts\": 0, "
+        "\"diagnostic\": \"\"}]},\n"
         " {\"id\": \"0000000000000200\", \"arrival\": \"2023-11-14T22:13:20Z\", \"size\": 10, "
         "\"sender\": \"\", \"recipients\": [{\"address\": \"z@dest.example\", \"state\": "
         "\"pending\", \"next_attempt\": null, \"attempts\": 0, \"diagnostic\": \"\"}]}]\n";

@@ -10,10 +10,7 @@
 namespace ringmta::queue {
 namespace {
 
-using test::ids_in;
-using test::ids_text;
-using test::SpoolFixture;
-using Ids = std::vector<uint64_t>;
+using namespace test::spool;
 
 // Reads a message back where the index says it is and checks it is the one written.
 void expect_readable(SpoolFixture& s, const QueuedMessage& m) {
@@ -192,13 +189,18 @@ TEST(Recovery, DamageInTheMiddleKeepsEveryValidRecord) {
     }
 }
 
-TEST(Recovery, ReadOnlyLeavesDamageInPlace) {
-    SpoolFixture s;
+// Messages 1, 2, 3 in one segment, each its own batch (3 with `journal`); 2 is damaged.
+void damage_message_2_of_3(SpoolFixture& s, const std::vector<OutcomeRecord>& journal = {}) {
     ASSERT_TRUE(s.commit({1}));
     uint64_t at = s.planner.append_offset();
     ASSERT_TRUE(s.commit({2}));
-    ASSERT_TRUE(s.commit({3}));
+    ASSERT_TRUE(s.commit({3}, journal));
     s.io.contents(s.seg(1))[at + 40] ^= 1;
+}
+
+TEST(Recovery, ReadOnlyLeavesDamageInPlace) {
+    SpoolFixture s;
+    damage_message_2_of_3(s);
     std::vector<std::string> before = s.io.paths();
     RecoveryReport r = s.recover(true);
     EXPECT_EQ(ids_in(r.index), (Ids{1, 3}));
@@ -227,11 +229,7 @@ TEST(Recovery, UndecodableRecordMovesTheSegmentAside) {
 
 TEST(Recovery, SalvageThatCannotBeWrittenLeavesTheSegment) {
     SpoolFixture s;
-    ASSERT_TRUE(s.commit({1}));
-    uint64_t at = s.planner.append_offset();
-    ASSERT_TRUE(s.commit({2}));
-    ASSERT_TRUE(s.commit({3}));
-    s.io.contents(s.seg(1))[at + 40] ^= 1;
+    damage_message_2_of_3(s);
     s.io.fail_next_write(ENOSPC);
     RecoveryReport r = s.recover();
     EXPECT_EQ(ids_in(r.index), (Ids{1, 3}));
@@ -247,11 +245,7 @@ TEST(Recovery, SalvageThatCannotBeWrittenLeavesTheSegment) {
 
 TEST(Recovery, InterruptedSalvageConverges) {
     SpoolFixture s;
-    ASSERT_TRUE(s.commit({1}));
-    uint64_t at = s.planner.append_offset();
-    ASSERT_TRUE(s.commit({2}));
-    ASSERT_TRUE(s.commit({3}, {{1, 1, Outcome::delivered, 1, 0, ""}}));
-    s.io.contents(s.seg(1))[at + 40] ^= 1;
+    damage_message_2_of_3(s, {{1, 1, Outcome::delivered, 1, 0, ""}});
     std::vector<uint8_t> damaged = s.io.contents(s.seg(1));
     ASSERT_TRUE(s.recover().damaged_segments == Ids{1});
     // As if the process died after the salvage rename but before the move to corrupt/.

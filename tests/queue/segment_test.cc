@@ -11,7 +11,8 @@ TEST(SegmentName, FormatAndParse) {
     EXPECT_EQ(segment_file_name(1), "seg-0000000000000001.log");
     EXPECT_EQ(segment_file_name(0xABCDEF), "seg-0000000000ABCDEF.log");
     EXPECT_EQ(segment_path("/spool/shard-0", 2), "/spool/shard-0/seg-0000000000000002.log");
-    EXPECT_EQ(parse_segment_file_name("seg-0000000000ABCDEF.log"), std::optional<uint64_t>(0xABCDEF));
+    EXPECT_EQ(parse_segment_file_name("seg-0000000000ABCDEF.log"),
+              std::optional<uint64_t>(0xABCDEF));
     for (const char* bad : {"seg-0000000000ABCDEF.log.salvage", "seg-ABCDEF.log", "corrupt",
                             "xeg-0000000000000001.log", "seg-000000000000000Z.log"}) {
         EXPECT_FALSE(parse_segment_file_name(bad).has_value()) << bad << " accepted";

@@ -87,4 +87,12 @@ inline std::string ids_text(const std::vector<uint64_t>& ids) {
     return s + "}";
 }
 
+// What recovery and writer tests use unqualified.
+namespace spool {
+using Ids = std::vector<uint64_t>;
+using test::ids_in;
+using test::ids_text;
+using test::SpoolFixture;
+}  // namespace spool
+
 }  // namespace ringmta::queue::test

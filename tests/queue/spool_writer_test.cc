@@ -9,10 +9,7 @@
 namespace ringmta::queue {
 namespace {
 
-using test::ids_in;
-using test::ids_text;
-using test::SpoolFixture;
-using Ids = std::vector<uint64_t>;
+using namespace test::spool;
 using Io = testing::MemorySpoolIo;
 
 struct FaultCase {
