@@ -317,10 +317,13 @@ class Gateway:
         return {m["id"] for m in self.queue_list()}
 
     def spool(self):
-        return spool_reader.read_spool(self.spool_dir)
+        return self.scan().messages
 
     def scan(self):
-        return spool_reader.scan_spool(self.spool_dir)
+        """The spool as the independent reader sees it; format anomalies fail the test."""
+        scan = spool_reader.scan_spool(self.spool_dir)
+        assert scan.anomalies() == [], "spool format anomalies: %s" % scan.anomalies()[:5]
+        return scan
 
     def client(self, **kw):
         return SmtpClient(self.port, **kw)

@@ -228,10 +228,15 @@ class SpoolScan:
         self.damage = []         # (segment path, offset, status, detail)
         self.segments = []       # segment paths in the order read
         self.records = 0
+        self._anomalies = []     # (path, offset or None, what): format rules broken
 
     def damage_not_at_tail(self):
         """Damage followed by a valid record: never expected, even after kill -9."""
         return [d for d in self.damage if d[3] != "tail"]
+
+    def anomalies(self):
+        """Format rules the writer must keep beyond the CRCs (see check_layout)."""
+        return self._anomalies
 
 
 def segment_paths(spool_dir):
@@ -249,7 +254,7 @@ def segment_paths(spool_dir):
     return out
 
 
-def scan_segment(path, scan):
+def scan_segment(path, scan, shard=None):
     with open(path, "rb") as f:
         buf = f.read()
     scan.segments.append(path)
@@ -258,54 +263,64 @@ def scan_segment(path, scan):
         status, rtype, rsize, payload = read_frame(buf, pos)
         if status == "ok":
             scan.records += 1
-            _apply_record(scan, path, pos, rtype, payload)
+            padding = buf[pos + HEADER_SIZE + len(payload):pos + rsize]
+            if padding.count(0) != len(padding):
+                scan._anomalies.append((path, pos, "non-zero padding %r" % padding))
+            env = _apply_record(scan, path, pos, rtype, payload)
+            if env is not None and shard is not None:
+                if env["shard"] != shard or int(env["queue_id"], 16) & 0xFF != shard:
+                    scan._anomalies.append((path, pos, "message %s of shard %d in shard-%d"
+                                            % (env["queue_id"], env["shard"], shard)))
             pos += rsize
             continue
-        if status == "bad_crc":
-            # The header is trusted: skip exactly this record.
-            scan.damage.append((path, pos, status, "mid"))
-            pos += rsize
-            continue
-        # end, truncated, bad_header: is there a valid record later (a hole, resynchronise)?
-        later = _next_valid_record(buf, pos + ALIGNMENT)
+        # Resynchronise: after a bad_crc record its (trusted) length, else the next boundary.
+        # No valid record later means this is the tail: clean if it was all zeros.
+        later = _next_valid_record(buf, pos + (rsize if status == "bad_crc" else ALIGNMENT))
         if later is None:
-            if status != "end":
+            if status != "end" or buf[pos:].count(0) != len(buf) - pos:
                 scan.damage.append((path, pos, status, "tail"))
             return
-        scan.damage.append((path, pos, status, "hole, next record at %d" % later))
+        scan.damage.append((path, pos, status, "mid, next record at %d" % later))
         pos = later
 
 
 def _apply_record(scan, path, pos, rtype, payload):
+    """Adds the record to `scan`; returns the envelope of a decoded message record."""
     if rtype == TYPE_MESSAGE:
         try:
             env, content = decode_message(payload)
         except ValueError as e:
             scan.damage.append((path, pos, "undecodable message", str(e)))
-            return
+            return None
         qid = env["queue_id"]
         if qid in scan.messages:
             scan.damage.append((path, pos, "duplicate queue id", qid))
         scan.messages[qid] = (env, content)
         scan.locations[qid] = (path, pos)
-    elif rtype == TYPE_REMOVAL:
+        return env
+    if rtype == TYPE_REMOVAL:
         try:
             qid, reason = decode_removal(payload)
         except ValueError as e:
             scan.damage.append((path, pos, "undecodable removal", str(e)))
-            return
+            return None
         scan.removed[qid] = reason
     elif rtype == TYPE_OUTCOME:
         try:
             scan.outcome_ids.append(decode_outcome_queue_id(payload))
         except ValueError as e:
             scan.damage.append((path, pos, "undecodable outcome", str(e)))
+    return None
 
 
 def scan_spool(spool_dir):
     scan = SpoolScan()
-    for _shard, _seq, path in segment_paths(spool_dir):
-        scan_segment(path, scan)
+    for shard, _seq, path in segment_paths(spool_dir):
+        scan_segment(path, scan, shard)
+    for shard_dir in glob.glob(os.path.join(spool_dir, "shard-*")):
+        for name in os.listdir(shard_dir):
+            if not _SEGMENT_NAME.match(name) and name != "corrupt":
+                scan._anomalies.append((os.path.join(shard_dir, name), None, "unexpected file"))
     for qid in scan.removed:
         scan.messages.pop(qid, None)
     return scan

@@ -224,7 +224,7 @@ def test_error_budget(gateway_factory):
 
 # ---------------------------------------------------------------- timeouts, connection limits
 
-@pytest.mark.parametrize("where", ["command", "data"])
+@pytest.mark.parametrize("where", ["command", "data", "bdat"])
 def test_idle_timeout(gateway_factory, where):
     gateway = gateway_factory({"limits": {"command_timeout_s": 1, "data_timeout_s": 1}})
     with gateway.client() as c:
@@ -234,6 +234,10 @@ def test_idle_timeout(gateway_factory, where):
             c.expect("RCPT TO:<b@example.net>", "250 2.1.5")
             c.expect("DATA", "354 ")
             c.send(b"Subject: half a message\r\n\r\nno end")
+        elif where == "bdat":
+            c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
+            c.expect("RCPT TO:<b@example.net>", "250 2.1.5")
+            c.send(b"BDAT 100 LAST\r\nonly part of the chunk")
         start = time.monotonic()
         c.sock.settimeout(5)
         r = c.read_reply()
@@ -281,6 +285,14 @@ def test_connections_max(gateway_factory):
         # The held sessions still work.
         for c in held:
             c.expect("NOOP", "250 2.0.0")
+        # Closed sessions give their slots back.
+        for c in held[:2]:
+            c.expect("QUIT", "221 2.0.0")
+            assert c.wait_closed(3)
+        time.sleep(0.3)
+        for i in range(2):
+            with gateway.client(source=("127.0.0.%d" % (20 + i), 0)) as c:
+                c.greet()
     finally:
         for c in held:
             c.close()

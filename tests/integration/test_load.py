@@ -65,7 +65,9 @@ class LoadClient(threading.Thread):
         self.port, self.label, self.acked, self.lock = port, name, acked, lock
         self.stop = threading.Event()
         self.rng = random.Random(name)
-        self.error = None
+        self.error = None    # the connection broke (expected when the server is killed)
+        self.failure = None  # a reply that should not have come
+        self.shutdown_reply = None
 
     def message(self, n):
         size = self.rng.choice([100, 300, 2000, 5000, 20000, 100000])
@@ -92,6 +94,9 @@ class LoadClient(threading.Thread):
                            b"DATA\r\n" % (self.label.encode(), n))
                     for want in ("250 2.1.0", "250 2.1.5", "354 "):
                         r = c.read_reply()
+                        if r.startswith("421 4.3.2"):
+                            self.shutdown_reply = r.lines  # graceful stop between messages
+                            return
                         assert r.startswith(want), (want, r.lines)
                     c.send(wire)
                     qid = queued_id(c.read_reply())
@@ -99,7 +104,9 @@ class LoadClient(threading.Thread):
                         self.acked[qid] = body
                     n += 1
         except (OSError, EOFError) as e:
-            self.error = e  # the server was killed: expected
+            self.error = e
+        except AssertionError as e:
+            self.failure = e
 
 
 def run_load_and_kill(gateway, acked, seconds):
@@ -121,6 +128,7 @@ def run_load_and_kill(gateway, acked, seconds):
             c.stop.set()
             c.join(30)
             assert not c.is_alive(), "load client hung after the kill"
+            assert c.failure is None, c.failure
     finally:
         if background.poll() is None:
             background.send_signal(signal.SIGKILL)
@@ -135,6 +143,7 @@ def check_acknowledged(gateway, acked):
         len(missing), sorted(missing)[:5])
     scan = gateway.scan()
     assert scan.damage_not_at_tail() == [], scan.damage
+    assert listed == set(scan.messages), "queue list and the spool files disagree"
     for qid, body in acked.items():
         assert_stored(scan.messages, qid, body)
     return scan
@@ -155,3 +164,27 @@ def test_kill_during_load(gateway_factory):
     gateway.stop()
     offline = gateway.queue_ids()
     assert set(acked) <= offline
+
+
+def test_sigterm_under_load(gateway_factory):
+    """SIGTERM while four clients stream messages: each client gets 250s then a 421 4.3.2 (or
+    a close); the gateway exits 0 and every acknowledged message is in the spool."""
+    gateway = gateway_factory({"server": {"shutdown_grace_s": 5}})
+    acked, lock = {}, threading.Lock()
+    clients = [LoadClient(gateway.port, "g%d" % i, acked, lock) for i in range(4)]
+    for c in clients:
+        c.start()
+    time.sleep(1.0)
+    gateway.signal_stop()
+    rc = gateway.wait_exit(15)
+    for c in clients:
+        c.join(20)
+        assert not c.is_alive()
+        assert c.failure is None, c.failure
+    assert rc == 0, "exit code %d:\n%s" % (rc, gateway.log_tail())
+    assert len(acked) >= 10, "only %d messages acknowledged" % len(acked)
+    scan = gateway.scan()
+    assert scan.damage == [], scan.damage
+    for qid, body in acked.items():
+        assert_stored(scan.messages, qid, body)
+    assert gateway.queue_ids() == set(scan.messages)
