@@ -10,35 +10,54 @@
 namespace ringmta::router {
 namespace {
 
-// Lower-cases ASCII while copying; reports whether a byte >= 0x80 was seen.
-bool copy_lower_ascii(std::string_view in, char* out) {
-    unsigned char high = 0;
-    for (size_t i = 0; i < in.size(); ++i) {
-        auto c = static_cast<unsigned char>(in[i]);
-        high |= c;
-        out[i] = static_cast<char>(unsigned(c - 'A') < 26u ? c + ('a' - 'A') : c);
-    }
-    return (high & 0x80) != 0;
-}
+constexpr uint64_t kOnes = 0x0101010101010101ull;
+constexpr uint64_t kHigh = 0x8080808080808080ull;
 
-// Labels must be non-empty and at most 63 bytes; the whole at most 253.
-bool labels_are_sane(std::string_view s) {
-    if (s.empty() || s.size() > kDomainLengthMax) return false;
-    size_t label = 0;
-    for (char c : s) {
-        if (c == '.') {
-            if (label == 0) return false;
-            label = 0;
-        } else if (++label > kLabelLengthMax) {
-            return false;
+enum class Scan { name, invalid, non_ascii };
+
+// Eight bytes at a time: refuse non-ASCII, lower-case A-Z, find the dots (SWAR; all byte
+// lanes stay below 0x80 so no carry crosses lanes), then check label lengths.
+Scan scan_ascii(const char* in, uint32_t n, DomainBuffer& out) {
+    uint32_t labels = 1;
+    out.label_start[0] = 0;
+    for (uint32_t i = 0; i < n; i += 8) {
+        uint32_t take = n - i < 8 ? n - i : 8;
+        uint64_t w = 0;
+        if (take == 8) std::memcpy(&w, in + i, 8);
+        else std::memcpy(&w, in + i, take);
+        if (w & kHigh) return Scan::non_ascii;
+        uint64_t upper = (w + (0x80 - 'A') * kOnes) & ~(w + (0x7f - 'Z') * kOnes) & kHigh;
+        w |= upper >> 2;
+        std::memcpy(out.text + i, &w, 8);
+        uint64_t x = w ^ ('.' * kOnes);
+        uint64_t dots = ~(((x & ~kHigh) + ~kHigh) | x) & kHigh;
+        if (take < 8) dots &= (uint64_t(1) << (8 * take)) - 1;
+        for (; dots != 0; dots &= dots - 1) {
+            if (labels > kLabelCountMax) return Scan::invalid;
+            out.label_start[labels++] =
+                static_cast<uint8_t>(i + uint32_t(__builtin_ctzll(dots)) / 8 + 1);
         }
     }
-    return label != 0;
+    if (labels > kLabelCountMax) return Scan::invalid;
+    out.label_start[labels] = static_cast<uint8_t>(n + 1);
+    for (uint32_t k = 0; k < labels; ++k) {
+        uint32_t size = out.label_start[k + 1] - 1u - out.label_start[k];
+        if (size == 0 || size > kLabelLengthMax) return Scan::invalid;
+    }
+    out.size = n;
+    out.label_count = labels;
+    std::memset(out.text + n, 0, 8);
+    return Scan::name;
 }
 
-void finish(DomainBuffer& out, size_t size) {
-    out.size = static_cast<uint32_t>(size);
-    std::memset(out.text + size, 0, 8);
+void copy_literal(std::string_view in, DomainBuffer& out) {
+    for (size_t i = 0; i < in.size(); ++i) {
+        auto c = static_cast<unsigned char>(in[i]);
+        out.text[i] = static_cast<char>(unsigned(c - 'A') < 26u ? c + ('a' - 'A') : c);
+    }
+    out.size = static_cast<uint32_t>(in.size());
+    out.label_count = 0;
+    std::memset(out.text + in.size(), 0, 8);
 }
 
 // UTF-8 → A-label through libidn2 (UTS #46 non-transitional mapping, which also case-folds).
@@ -51,42 +70,40 @@ DomainKind to_a_label(std::string_view in, DomainBuffer& out) {
     int rc = idn2_lookup_u8(reinterpret_cast<const uint8_t*>(input),
                             reinterpret_cast<uint8_t**>(&ascii), IDN2_NONTRANSITIONAL);
     if (rc != IDN2_OK) return DomainKind::invalid;
-    std::string_view a_label(ascii);
-    DomainKind kind = DomainKind::invalid;
-    if (labels_are_sane(a_label)) {
-        copy_lower_ascii(a_label, out.text);
-        finish(out, a_label.size());
-        kind = DomainKind::name;
-    }
+    size_t size = std::strlen(ascii);
+    Scan scan = size <= kDomainLengthMax ? scan_ascii(ascii, uint32_t(size), out) : Scan::invalid;
     std::free(ascii);
-    return kind;
+    return scan == Scan::name ? DomainKind::name : DomainKind::invalid;
 }
 
 }  // namespace
 
 DomainKind normalize_domain(std::string_view in, DomainBuffer& out) {
-    finish(out, 0);
+    out.size = 0;
+    out.label_count = 0;
     if (!in.empty() && in.back() == '.') in.remove_suffix(1);
     if (in.empty()) return DomainKind::invalid;
     if (in.front() == '[') {
         if (in.size() < 3 || in.back() != ']' || in.size() > kDomainLengthMax) {
             return DomainKind::invalid;
         }
-        copy_lower_ascii(in, out.text);
-        finish(out, in.size());
+        copy_literal(in, out);
         return DomainKind::literal;
     }
-    if (in.size() > kDomainLengthMax) {
-        // Too long as ASCII; a UTF-8 name may still have a short enough A-label.
-        for (char c : in) {
-            if (static_cast<unsigned char>(c) >= 0x80) return to_a_label(in, out);
+    if (in.size() <= kDomainLengthMax) {
+        Scan scan = scan_ascii(in.data(), static_cast<uint32_t>(in.size()), out);
+        if (scan != Scan::non_ascii) {
+            if (scan == Scan::name) return DomainKind::name;
+            out.size = 0;
+            return DomainKind::invalid;
         }
-        return DomainKind::invalid;
+        return to_a_label(in, out);
     }
-    if (copy_lower_ascii(in, out.text)) return to_a_label(in, out);
-    if (!labels_are_sane({out.text, in.size()})) return DomainKind::invalid;
-    finish(out, in.size());
-    return DomainKind::name;
+    // Too long as ASCII; a UTF-8 name may still have a short enough A-label.
+    for (char c : in) {
+        if (static_cast<unsigned char>(c) >= 0x80) return to_a_label(in, out);
+    }
+    return DomainKind::invalid;
 }
 
 std::string_view domain_of_address(std::string_view address) {
@@ -98,7 +115,11 @@ std::string_view domain_of_address(std::string_view address) {
 }
 
 bool is_hostname_syntax(std::string_view s) {
-    if (!labels_are_sane(s)) return false;
+    DomainBuffer buffer;
+    if (s.size() > kDomainLengthMax ||
+        scan_ascii(s.data(), static_cast<uint32_t>(s.size()), buffer) != Scan::name) {
+        return false;
+    }
     for (char c : s) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
                   c == '.';

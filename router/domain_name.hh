@@ -12,13 +12,21 @@ namespace ringmta::router {
 
 inline constexpr size_t kDomainLengthMax = 253;
 inline constexpr size_t kLabelLengthMax = 63;
+inline constexpr size_t kLabelCountMax = (kDomainLengthMax + 1) / 2;   // "a.a.a...": 127
 
 // Holds one normalised domain. Eight bytes after the end are zero so label hashing may load a
-// whole word at the last label without reading outside the buffer.
+// whole word at the last label without reading outside the buffer. For a name, label k is
+// text[label_start[k], label_start[k + 1] - 1), so lookups never scan for dots again.
 struct DomainBuffer {
-    alignas(8) char text[kDomainLengthMax + 1 + 8];
+    alignas(8) char text[kDomainLengthMax + 3 + 8];
     uint32_t size = 0;
+    uint32_t label_count = 0;
+    uint8_t label_start[kLabelCountMax + 1];
+
     std::string_view view() const { return {text, size}; }
+    std::string_view label(uint32_t k) const {
+        return {text + label_start[k], size_t(label_start[k + 1] - 1 - label_start[k])};
+    }
 };
 
 enum class DomainKind : uint8_t {

@@ -1,4 +1,4 @@
-// Per-shard route cache: two-way set-associative, keyed by the domain bytes as written (so a
+// Per-shard route cache: eight-way set-associative, keyed by the domain bytes as written (so a
 // hit skips normalisation too). An entry answers only for its table generation and size range.
 #include "router/route_cache.hh"
 
@@ -8,28 +8,44 @@
 namespace ringmta::router {
 namespace {
 
+uint64_t load8(const char* p) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+}
+
+// Word-at-a-time hash. The last word overlaps the previous one rather than calling memcpy
+// with a variable size; the length is mixed in first, so overlaps cannot alias.
 uint64_t hash_bytes(std::string_view s) {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ s.size();
-    size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-        uint64_t w;
-        std::memcpy(&w, s.data() + i, 8);
-        h = trie_detail::mix(h ^ w) * 0x9e3779b97f4a7c15ull;
-    }
-    if (i < s.size()) {
+    if (s.size() < 8) {
         uint64_t w = 0;
-        std::memcpy(&w, s.data() + i, s.size() - i);
-        h = trie_detail::mix(h ^ w) * 0x9e3779b97f4a7c15ull;
+        std::memcpy(&w, s.data(), s.size());
+        return trie_detail::mix(h ^ w) * 0x9e3779b97f4a7c15ull;
     }
+    size_t i = 0;
+    constexpr uint64_t k = 0x9e3779b97f4a7c15ull;
+    for (; i + 8 < s.size(); i += 8) h = trie_detail::mix(h ^ load8(s.data() + i)) * k;
+    h = trie_detail::mix(h ^ load8(s.data() + s.size() - 8)) * k;
     return trie_detail::mix(h);
+}
+
+// Equal-length byte comparison in words, same overlapping tail.
+bool same_bytes(const char* a, const char* b, size_t n) {
+    if (n < 8) return std::memcmp(a, b, n) == 0;
+    uint64_t diff = 0;
+    size_t i = 0;
+    for (; i + 8 < n; i += 8) diff |= load8(a + i) ^ load8(b + i);
+    return (diff | (load8(a + n - 8) ^ load8(b + n - 8))) == 0;
 }
 
 }  // namespace
 
 RouteCache::RouteCache(size_t capacity) {
-    size_t sets = std::bit_ceil(capacity < 2 ? size_t{1} : (capacity + 1) / 2);
-    entries_ = std::make_unique<Entry[]>(sets * 2);
-    for (size_t i = 0; i < sets * 2; ++i) entries_[i].size = 0;
+    size_t sets = std::bit_ceil(capacity < kWays ? size_t{1} : (capacity + kWays - 1) / kWays);
+    hashes_ = std::make_unique<uint64_t[]>(sets * kWays);     // zeroed: all empty
+    entries_ = std::make_unique<Entry[]>(sets * kWays);
+    next_way_ = std::make_unique<uint8_t[]>(sets);
     mask_ = sets - 1;
 }
 
@@ -38,13 +54,15 @@ Route RouteCache::lookup(const RouteTable& table, std::string_view domain, uint6
         ++misses_;
         return table.lookup(domain, message_size);
     }
-    uint64_t h = hash_bytes(domain);
-    Entry* set = &entries_[(h & mask_) * 2];
+    uint64_t h = hash_bytes(domain) | 1;   // never 0, the empty mark
+    size_t set = (h >> 7) & mask_;
+    const uint64_t* hashes = &hashes_[set * kWays];
     uint64_t generation = table.generation();
-    for (int way = 0; way < 2; ++way) {
-        const Entry& e = set[way];
-        if (e.hash == h && e.size == domain.size() && e.generation == generation &&
-            e.range.contains(message_size) && std::memcmp(e.domain, domain.data(), e.size) == 0) {
+    for (size_t way = 0; way < kWays; ++way) {
+        if (hashes[way] != h) continue;
+        const Entry& e = entries_[set * kWays + way];
+        if (e.size == domain.size() && e.generation == generation &&
+            e.range.contains(message_size) && same_bytes(e.domain, domain.data(), e.size)) {
             ++hits_;
             return e.route;
         }
@@ -52,11 +70,9 @@ Route RouteCache::lookup(const RouteTable& table, std::string_view domain, uint6
     ++misses_;
     SizeRange range;
     Route route = table.lookup(domain, message_size, range);
-    // Newest entry in way 0; the older one moves to way 1 unless way 0 is free to reuse.
-    bool way0_free = set[0].size == 0 || set[0].generation != generation;
-    if (!way0_free) set[1] = set[0];
-    Entry& e = set[0];
-    e.hash = h;
+    size_t way = next_way_[set]++ % kWays;
+    hashes_[set * kWays + way] = h;
+    Entry& e = entries_[set * kWays + way];
     e.generation = generation;
     e.range = range;
     e.route = route;

@@ -85,20 +85,23 @@ Route RouteTable::lookup_normalised(DomainKind kind, const DomainBuffer& domain,
     chooser.consider(candidates + root.wild_first, root.wild_count);
     uint32_t accepted = kNoIndex;
     if (kind == DomainKind::name) {
+        // Top label first; stop at the first label the trie does not know.
+        uint64_t hashes[kLabelCountMax];
+        uint32_t first = trie_.hash_labels(domain, hashes);
         uint32_t node = Trie::kRoot;
-        Trie::for_each_label(domain.text, domain.size,
-                             [&](const char* label, uint32_t size, bool leftmost) {
-                                 node = trie_.find_child(node, label, size);
-                                 if (node == Trie::kNone) return false;
-                                 const NodeRoutes& r = trie_.node(node).payload;
-                                 if (r.accepted_wild != kNoIndex) accepted = r.accepted_wild;
-                                 chooser.consider(candidates + r.wild_first, r.wild_count);
-                                 if (leftmost) {
-                                     if (r.accepted_exact != kNoIndex) accepted = r.accepted_exact;
-                                     chooser.consider(candidates + r.exact_first, r.exact_count);
-                                 }
-                                 return true;
-                             });
+        for (uint32_t k = domain.label_count; k-- > first;) {
+            uint32_t start = domain.label_start[k];
+            node = trie_.find_child(node, domain.text + start,
+                                    domain.label_start[k + 1] - 1u - start, hashes[k]);
+            if (node == Trie::kNone) break;
+            const NodeRoutes& r = trie_.node(node).payload;
+            if (r.accepted_wild != kNoIndex) accepted = r.accepted_wild;
+            chooser.consider(candidates + r.wild_first, r.wild_count);
+            if (k == 0) {
+                if (r.accepted_exact != kNoIndex) accepted = r.accepted_exact;
+                chooser.consider(candidates + r.exact_first, r.exact_count);
+            }
+        }
     }
     if (accepted == kNoIndex) return chooser.finish(valid);
 

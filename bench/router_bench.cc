@@ -1,0 +1,119 @@
+// Route lookup micro-benchmarks: uncached and cached lookups and table builds for 10, 1,000
+// and 100,000 address spaces, with the table's memory per address space as counters. The
+// query mix hits exact spaces, subdomains under wildcards, and misses that fall to "*".
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "router/route_cache.hh"
+#include "router/route_table_build.hh"
+
+namespace ringmta::router {
+namespace {
+
+constexpr uint32_t kConnectors = 50;
+constexpr size_t kQueries = 4096;   // power of two
+
+const char* const kTlds[] = {"com", "net", "org", "de", "co.uk", "example", "io", "fr"};
+
+std::string word(std::mt19937_64& rng) {
+    static const char* const syllables[] = {"ka", "lo", "mer", "tin", "sa", "ve", "dor", "qui"};
+    std::string w;
+    for (int i = 0, n = 2 + int(rng() % 3); i < n; ++i) w += syllables[rng() % 8];
+    return w;
+}
+
+struct Workload {
+    std::vector<ConnectorSpec> connectors;
+    std::vector<std::string> queries;
+};
+
+// `spaces` address spaces spread over kConnectors connectors, half exact, half wildcard, with
+// costs 1-3, plus one "*" connector; and kQueries lookups over them.
+Workload make_workload(int64_t spaces) {
+    std::mt19937_64 rng(42);
+    Workload w;
+    w.connectors.resize(kConnectors + 1);
+    for (uint32_t c = 0; c <= kConnectors; ++c) {
+        w.connectors[c].name = "connector-" + std::to_string(c);
+        w.connectors[c].dns_routing = true;
+    }
+    w.connectors[kConnectors].address_spaces.push_back("*;100");
+    std::vector<std::string> exact, wild;
+    for (int64_t i = 0; i < spaces; ++i) {
+        std::string domain = word(rng) + std::to_string(i) + "." + kTlds[rng() % 8];
+        bool wildcard = i % 2 == 1;
+        (wildcard ? wild : exact).push_back(domain);
+        w.connectors[rng() % kConnectors].address_spaces.push_back(
+            (wildcard ? "*." : "") + domain + ";" + std::to_string(1 + rng() % 3));
+    }
+    for (size_t q = 0; q < kQueries; ++q) {
+        uint64_t pick = rng() % 10;
+        if (pick < 4 && !wild.empty()) {
+            w.queries.push_back("mail." + word(rng) + "." + wild[rng() % wild.size()]);
+        } else if (pick < 7 && !exact.empty()) {
+            w.queries.push_back(exact[rng() % exact.size()]);
+        } else {
+            w.queries.push_back("smtp." + word(rng) + "-x." + kTlds[rng() % 8]);
+        }
+    }
+    return w;
+}
+
+std::shared_ptr<const RouteTable> build(const Workload& w) {
+    RouteTableBuild b = build_route_table(w.connectors, {}, 1);
+    if (!b.errors.empty()) std::abort();
+    return b.table;
+}
+
+void add_memory_counters(benchmark::State& state, const RouteTable& table) {
+    auto spaces = double(state.range(0));
+    state.counters["bytes_per_space"] = double(table.memory_bytes()) / spaces;
+    state.counters["index_bytes_per_space"] = double(table.index_bytes()) / spaces;
+}
+
+void BM_LookupUncached(benchmark::State& state) {
+    Workload w = make_workload(state.range(0));
+    auto table = build(w);
+    size_t i = 0;
+    for (auto _ : state) {
+        Route r = table->lookup(w.queries[i++ & (kQueries - 1)], 1000);
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetItemsProcessed(int64_t(state.iterations()));
+    add_memory_counters(state, *table);
+}
+
+void BM_LookupCached(benchmark::State& state) {
+    Workload w = make_workload(state.range(0));
+    auto table = build(w);
+    RouteCache cache(4 * kQueries);   // 16,384 entries: 2 MiB, queries fill a quarter
+    for (const std::string& q : w.queries) benchmark::DoNotOptimize(cache.lookup(*table, q, 1000));
+    uint64_t hits_before = cache.hits(), misses_before = cache.misses();
+    size_t i = 0;
+    for (auto _ : state) {
+        Route r = cache.lookup(*table, w.queries[i++ & (kQueries - 1)], 1000);
+        benchmark::DoNotOptimize(r);
+    }
+    state.SetItemsProcessed(int64_t(state.iterations()));
+    double hits = double(cache.hits() - hits_before);
+    state.counters["hit_ratio"] = hits / (hits + double(cache.misses() - misses_before));
+}
+
+void BM_Build(benchmark::State& state) {
+    Workload w = make_workload(state.range(0));
+    for (auto _ : state) {
+        auto table = build(w);
+        benchmark::DoNotOptimize(table.get());
+    }
+    state.counters["spaces"] = double(state.range(0));
+}
+
+BENCHMARK(BM_LookupUncached)->Arg(10)->Arg(1000)->Arg(100000);
+BENCHMARK(BM_LookupCached)->Arg(10)->Arg(1000)->Arg(100000);
+BENCHMARK(BM_Build)->Arg(10)->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace ringmta::router
