@@ -16,7 +16,7 @@
 #include "mta/tls/tls_context.hh"
 #include "queue/posix_spool_io.hh"
 #include "queue/queue_listing.hh"
-#include "queue/recovery.hh"
+#include "queue/spool_snapshot.hh"
 #include "router/route_explain.hh"
 #include "router/route_table_build.hh"
 
@@ -151,22 +151,12 @@ int queue_list_offline(const config::Config& c, const Args& args) {
             filter.domain = args.passthrough[++i];
         }
     }
-    std::vector<queue::RecoveryReport> reports;
-    for (unsigned shard = 0;; ++shard) {
-        std::string dir = c.server.spool_dir + "/shard-" + std::to_string(shard);
-        if (access(dir.c_str(), F_OK) != 0) break;
-        queue::RecoveryOptions options;
-        options.read_only = true;
-        auto report = queue::recover_shard(io, dir, options);
-        if (!report) {
-            std::fprintf(stderr, "ringmta: %s\n", report.error().message.c_str());
-            return kExitBadInput;
-        }
-        reports.push_back(std::move(*report));
+    auto snapshot = queue::SpoolSnapshot::read(io, c.server.spool_dir);
+    if (!snapshot) {
+        std::fprintf(stderr, "ringmta: %s\n", snapshot.error().message.c_str());
+        return kExitBadInput;
     }
-    std::vector<const queue::QueuedMessage*> view;
-    for (const auto& r : reports)
-        for (const auto* m : r.index.select(filter)) view.push_back(m);
+    std::vector<const queue::QueuedMessage*> view = snapshot->select(filter);
     std::sort(view.begin(), view.end(), [](const auto* a, const auto* b) {
         return a->arrival_us != b->arrival_us ? a->arrival_us < b->arrival_us
                                               : a->queue_id < b->queue_id;

@@ -45,8 +45,9 @@ void log_write(LogLevel level, const char* fmt, ...) {
     tm t;
     gmtime_r(&ts.tv_sec, &t);
     char stamp[40];
-    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", t.tm_year + 1900,
-                  t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000000);
+    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                  (t.tm_year + 1900) % 10000, (t.tm_mon + 1) % 100, t.tm_mday % 100,
+                  t.tm_hour % 100, t.tm_min % 100, t.tm_sec % 100, int(ts.tv_nsec / 1000000) % 1000);
 
     char line[4608];
     size_t len = 0;

@@ -28,6 +28,7 @@
 #include "queue/queue_index.hh"
 #include "queue/queue_listing.hh"
 #include "queue/recovery.hh"
+#include "queue/spool_snapshot.hh"
 #include "router/route_cache.hh"
 #include "router/route_table_build.hh"
 #include "router/route_table_holder.hh"
@@ -108,7 +109,7 @@ base::Result<void> Gateway::recover_and_prepare() {
     // A spool written by more shards than we run now keeps its directories: run as many
     // shards as there are directories, so every queued message has an owner.
     unsigned on_disk = 0;
-    while (access((c.server.spool_dir + "/shard-" + std::to_string(on_disk)).c_str(), F_OK) == 0)
+    while (access(queue::shard_dir(c.server.spool_dir, on_disk).c_str(), F_OK) == 0)
         ++on_disk;
     if (on_disk > shard_count_) {
         MTA_LOG_WARN("spool has %u shard directories; running %u shards instead of %u", on_disk,
@@ -126,7 +127,7 @@ base::Result<void> Gateway::recover_and_prepare() {
     for (unsigned i = 0; i < shard_count_; ++i) {
         auto s = std::make_unique<ShardState>();
         s->index = i;
-        s->dir = c.server.spool_dir + "/shard-" + std::to_string(i);
+        s->dir = queue::shard_dir(c.server.spool_dir, i);
         if (auto r = io.make_dir(s->dir); !r) return r;
         queue::RecoveryOptions options;
         options.index_capacity = std::max<uint64_t>(1, c.limits.queue_messages_max / shard_count_);
