@@ -157,15 +157,26 @@ class SmtpClient:
             self.buf += chunk
         return False
 
+    def begin_data(self, sender="a@example.org", recipients=("b@example.net",)):
+        """MAIL, RCPT..., DATA, each asserted to succeed; the client sends content next."""
+        self.expect("MAIL FROM:<%s>" % sender, "250 2.1.0")
+        for r in recipients:
+            self.expect("RCPT TO:<%s>" % r, "250 2.1.5")
+        self.expect("DATA", "354 ")
+
     def send_message(self, sender, recipients, data_lines_bytes):
-        """MAIL, RCPT..., DATA with `data_lines_bytes` sent as is (must end with CRLF.CRLF).
+        """A whole transaction; `data_lines_bytes` is sent as is (must end with CRLF.CRLF).
 
         Returns the reply to the final dot."""
         self.expect("MAIL FROM:<%s>" % sender, "250 2.1.0")
         for r in recipients:
             self.expect("RCPT TO:<%s>" % r, "250 2.1.5")
+        return self.data(data_lines_bytes)
+
+    def data(self, wire):
+        """DATA (asserted 354), then `wire` as is; returns the reply after the content."""
         self.expect("DATA", "354 ")
-        self.send(data_lines_bytes)
+        self.send(wire)
         return self.read_reply()
 
 
@@ -209,12 +220,17 @@ class Gateway:
                 {"name": "outbound", "address_spaces": ["*"], "smart_hosts": ["127.0.0.1:9"]},
             ],
         }
-        self.config = deep_merge(base, overrides or {})
-        with open(self.config_path, "w") as f:
-            json.dump(self.config, f, indent=2)
+        self.config = base
+        self.rewrite_config(overrides or {})
         self.proc = None
         self.log_file = None
         self.exit_codes = []
+
+    def rewrite_config(self, overrides):
+        """Merges `overrides` into the config file (read again at the next start)."""
+        self.config = deep_merge(self.config, overrides)
+        with open(self.config_path, "w") as f:
+            json.dump(self.config, f, indent=2)
 
     # -- process control
 

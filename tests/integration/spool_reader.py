@@ -286,30 +286,22 @@ def scan_segment(path, scan, shard=None):
 
 def _apply_record(scan, path, pos, rtype, payload):
     """Adds the record to `scan`; returns the envelope of a decoded message record."""
-    if rtype == TYPE_MESSAGE:
-        try:
+    try:
+        if rtype == TYPE_MESSAGE:
             env, content = decode_message(payload)
-        except ValueError as e:
-            scan.damage.append((path, pos, "undecodable message", str(e)))
-            return None
-        qid = env["queue_id"]
-        if qid in scan.messages:
-            scan.damage.append((path, pos, "duplicate queue id", qid))
-        scan.messages[qid] = (env, content)
-        scan.locations[qid] = (path, pos)
-        return env
-    if rtype == TYPE_REMOVAL:
-        try:
+            qid = env["queue_id"]
+            if qid in scan.messages:
+                scan.damage.append((path, pos, "duplicate queue id", qid))
+            scan.messages[qid] = (env, content)
+            scan.locations[qid] = (path, pos)
+            return env
+        if rtype == TYPE_REMOVAL:
             qid, reason = decode_removal(payload)
-        except ValueError as e:
-            scan.damage.append((path, pos, "undecodable removal", str(e)))
-            return None
-        scan.removed[qid] = reason
-    elif rtype == TYPE_OUTCOME:
-        try:
+            scan.removed[qid] = reason
+        elif rtype == TYPE_OUTCOME:
             scan.outcome_ids.append(decode_outcome_queue_id(payload))
-        except ValueError as e:
-            scan.damage.append((path, pos, "undecodable outcome", str(e)))
+    except ValueError as e:
+        scan.damage.append((path, pos, "undecodable record of type %d" % rtype, str(e)))
     return None
 
 

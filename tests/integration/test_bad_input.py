@@ -44,9 +44,7 @@ def test_relay_denied_outside_relay_networks(gateway_factory):
         c.expect("RCPT TO:<Ours2@EXAMPLE.COM>", "250 2.1.5")
         c.expect("RCPT TO:<postmaster>", "250 2.1.5")
         c.expect("RCPT TO:<c@other.example>", "554 5.7.1")
-        c.expect("DATA", "354 ")
-        c.send(data_of(BODY))
-        qid = queued_id(c.read_reply())
+        qid = queued_id(c.data(data_of(BODY)))
     # The domain is stored in canonical (lower) case, the local part as given.
     assert_stored(gateway.spool(), qid, BODY,
                   recipients=["ours@example.com", "Ours2@example.com", "postmaster"])
@@ -113,9 +111,7 @@ def test_too_many_recipients(gateway_factory):
             c.expect("RCPT TO:<r%d@example.net>" % i, "250 2.1.5")
         c.expect("RCPT TO:<r3@example.net>", "452 4.5.3")
         c.expect("RCPT TO:<r4@example.net>", "452 4.5.3")
-        c.expect("DATA", "354 ")
-        c.send(data_of(BODY))
-        qid = queued_id(c.read_reply())
+        qid = queued_id(c.data(data_of(BODY)))
     assert_stored(gateway.spool(), qid, BODY,
                   recipients=["r0@example.net", "r1@example.net", "r2@example.net"])
 
@@ -137,9 +133,7 @@ def test_text_line_too_long(gateway_factory):
     gateway = gateway_factory({"limits": {"text_line_length_max": 1000}})
     with gateway.client() as c:
         c.greet()
-        c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
-        c.expect("RCPT TO:<b@example.net>", "250 2.1.5")
-        c.expect("DATA", "354 ")
+        c.begin_data()
         c.send(b"Subject: long\r\n\r\n" + b"y" * 1200 + b"\r\n.\r\n")
         r = c.read_reply()
         assert r.startswith("500 5.5.2"), "got %r, want 500 5.5.2" % r.lines
@@ -202,9 +196,7 @@ def test_sequence_errors_in_session(gateway):
         c.expect("DATA", "503 5.5.1")  # RSET dropped the transaction
         c.expect("MAIL FROM:<>", "250 2.1.0")  # null sender
         c.expect("RCPT TO:<b@example.net>", "250 2.1.5")
-        c.expect("DATA", "354 ")
-        c.send(data_of(BODY))
-        qid = queued_id(c.read_reply())
+        qid = queued_id(c.data(data_of(BODY)))
     assert_stored(gateway.spool(), qid, BODY, sender="")
 
 
@@ -230,9 +222,7 @@ def test_idle_timeout(gateway_factory, where):
     with gateway.client() as c:
         c.greet()
         if where == "data":
-            c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
-            c.expect("RCPT TO:<b@example.net>", "250 2.1.5")
-            c.expect("DATA", "354 ")
+            c.begin_data()
             c.send(b"Subject: half a message\r\n\r\nno end")
         elif where == "bdat":
             c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")

@@ -2,14 +2,21 @@
 # held while a message commits), byte-by-byte input, big messages, BINARYMIME, address forms,
 # memory budget, TLS handshake failures and timeouts, IPv6 peers, many concurrent sessions.
 import random
-import re
 import socket
 import threading
 import time
 
 import pytest
 
-from conftest import SmtpClient, assert_stored, queued_id
+from conftest import SmtpClient, assert_stored, free_port, queued_id
+
+
+def require_ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback")
 
 
 def test_two_transactions_in_one_write(gateway):
@@ -106,9 +113,7 @@ def test_reverse_path_forms(gateway, line, want, stored):
             return
         qid = None
         c.expect("RCPT TO:<b@example.net>", "250 2.1.5")
-        c.expect("DATA", "354 ")
-        c.send(b"Subject: x\r\n\r\nx\r\n.\r\n")
-        qid = queued_id(c.read_reply())
+        qid = queued_id(c.data(b"Subject: x\r\n\r\nx\r\n.\r\n"))
     assert_stored(gateway.spool(), qid, b"Subject: x\r\n\r\nx\r\n", sender=stored)
 
 
@@ -117,9 +122,7 @@ def test_helo_then_mail_params(gateway):
         assert c.read_reply().startswith("220 ")
         c.expect("HELO old.example", "250 ")
         c.expect("MAIL FROM:<a@example.org> SIZE=10", "555 5.5.4")
-        c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
-        c.expect("RCPT TO:<b@example.net>", "250 2.1.5")
-        c.expect("DATA", "354 ")
+        c.begin_data()
         c.send(b"Subject: helo\r\n\r\nx\r\n.\r\n")
         qid = queued_id(c.read_reply())
     _, received = assert_stored(gateway.spool(), qid, b"Subject: helo\r\n\r\nx\r\n")
@@ -154,9 +157,7 @@ def test_memory_budget(gateway_factory):
 def test_client_vanishes_mid_data(gateway):
     with gateway.client() as c:
         c.greet()
-        c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
-        c.expect("RCPT TO:<b@example.net>", "250 2.1.5")
-        c.expect("DATA", "354 ")
+        c.begin_data()
         c.send(b"Subject: cut\r\n\r\nhalf")
     time.sleep(0.3)
     with gateway.client() as c:  # the gateway is fine
@@ -191,17 +192,11 @@ def test_tls_handshake_timeout(gateway_factory, tls_files):
 
 
 def test_ipv6_peer(gateway_factory):
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-    except OSError:
-        pytest.skip("no IPv6 loopback")
+    require_ipv6_loopback()
     gateway = gateway_factory(start=False)
-    port6 = gateway.port + 1 if gateway.port < 65000 else gateway.port - 1
-    gateway.config["listeners"].append({"address": "[::1]:%d" % port6})
-    import json
-    with open(gateway.config_path, "w") as f:
-        json.dump(gateway.config, f)
+    port6 = free_port()
+    gateway.rewrite_config({"listeners": gateway.config["listeners"] +
+                            [{"address": "[::1]:%d" % port6}]})
     gateway.start()
     with SmtpClient(port6, host="::1") as c:
         c.greet()
@@ -249,3 +244,63 @@ def test_many_concurrent_sessions(gateway):
     assert all(int(q[-2:], 16) == spool[q][0]["shard"] for q in spool), \
         "queue id low byte must be the shard"
     assert shards <= {0, 1}
+
+
+def test_dual_stack_listener(gateway_factory):
+    """On a [::] listener an IPv4 client is still 127.0.0.1: relay allowed, plain in headers."""
+    require_ipv6_loopback()
+    gateway = gateway_factory(start=False)
+    gateway.rewrite_config({"listeners": [{"address": "[::]:%d" % gateway.port}]})
+    gateway.start()
+    ids = {}
+    for host in ("127.0.0.1", "::1"):
+        with SmtpClient(gateway.port, host=host) as c:
+            c.greet()
+            ids[host] = queued_id(c.send_message("a@example.org", ["b@example.net"],
+                                                 b"Subject: ds\r\n\r\nx\r\n.\r\n"))
+    spool = gateway.spool()
+    for host, literal in (("127.0.0.1", b"[127.0.0.1]"), ("::1", b"[IPv6:::1]")):
+        env, received = assert_stored(spool, ids[host], b"Subject: ds\r\n\r\nx\r\n")
+        assert env["client_ip"] == host.encode(), env["client_ip"]
+        assert b"(unknown " + literal + b")" in received, received
+
+
+def test_thousand_recipients_pipelined(gateway):
+    rcpts = ["r%d@example.net" % i for i in range(1000)]
+    with gateway.client(timeout_s=30) as c:
+        c.greet()
+        c.send(b"MAIL FROM:<a@example.org>\r\n" +
+               b"".join(b"RCPT TO:<%s>\r\n" % r.encode() for r in rcpts) +
+               b"DATA\r\nSubject: many\r\n\r\nx\r\n.\r\n")
+        got = [c.read_reply().lines[-1] for _ in range(1003)]
+        assert got[0] == "250 2.1.0 Ok"
+        assert set(got[1:1001]) == {"250 2.1.5 Ok"}, set(got[1:1001])
+        assert got[1001].startswith("354 ")
+        qid = queued_id(got[1002])
+    assert_stored(gateway.spool(), qid, b"Subject: many\r\n\r\nx\r\n", recipients=rcpts)
+
+
+def test_noop_flood_answered_in_order(gateway):
+    """300,000 pipelined commands: every one answered, none lost or merged."""
+    count = 300000
+    answered, failures = [0], []
+    with gateway.client(timeout_s=30) as c:
+        c.greet()
+
+        def reader():
+            try:
+                while answered[0] < count:
+                    line = c.read_line()
+                    if line != "250 2.0.0 Ok":
+                        failures.append((answered[0], line))
+                        return
+                    answered[0] += 1
+            except (OSError, EOFError) as e:
+                failures.append((answered[0], repr(e)))
+
+        t = threading.Thread(target=reader)
+        t.start()
+        c.send(b"NOOP\r\n" * count)
+        t.join(60)
+        assert failures == [] and answered[0] == count, (answered[0], failures[:3])
+        c.expect("QUIT", "221 2.0.0")

@@ -2,7 +2,6 @@
 # `queue list` online (control socket) against offline (spool files), and check-config's
 # verdicts on good and bad files.
 import json
-import os
 import subprocess
 import time
 
@@ -20,9 +19,7 @@ def test_sigterm_lets_data_in_flight_finish(gateway_factory):
     try:
         busy.greet()
         idle.greet()
-        busy.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
-        busy.expect("RCPT TO:<b@example.net>", "250 2.1.5")
-        busy.expect("DATA", "354 ")
+        busy.begin_data()
         busy.send(BODY[:20])
         gateway.signal_stop()
         # A session between transactions is told at once.
@@ -50,9 +47,7 @@ def test_sigterm_grace_runs_out(gateway_factory):
     gateway = gateway_factory({"server": {"shutdown_grace_s": 1}})
     with gateway.client() as c:
         c.greet()
-        c.expect("MAIL FROM:<a@example.org>", "250 2.1.0")
-        c.expect("RCPT TO:<b@example.net>", "250 2.1.5")
-        c.expect("DATA", "354 ")
+        c.begin_data()
         c.send(b"Subject: never finished\r\n\r\n")
         start = time.monotonic()
         gateway.signal_stop()
@@ -79,9 +74,7 @@ def test_new_connections_refused_while_stopping(gateway_factory):
         except (ConnectionRefusedError, EOFError, ConnectionResetError):
             pass  # the listener is already closed: also fine
         busy.expect("RCPT TO:<b@example.net>", "250 2.1.5")
-        busy.expect("DATA", "354 ")
-        busy.send(BODY + b".\r\n")
-        qid = queued_id(busy.read_reply())
+        qid = queued_id(busy.data(BODY + b".\r\n"))
     assert gateway.wait_exit(10) == 0
     assert set(gateway.spool()) == {qid}
 

@@ -9,6 +9,7 @@ import threading
 import time
 
 from conftest import SmtpClient, assert_stored, queued_id, require_tool
+from spool_reader import split_received
 
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 
@@ -41,7 +42,6 @@ def test_smtp_source_2000(gateway_factory):
     assert len(scan.messages) == 2000, "want 2000 messages, got %d" % len(scan.messages)
     assert len(scan.segments) > 2, "3 MB in 1 MiB segments should need several segments"
     want_body = smtp_source_body(1024)
-    from spool_reader import split_received
     for qid, (env, content) in scan.messages.items():
         received, rest = split_received(content)
         assert (" id " + qid).encode() in received, received
@@ -121,7 +121,14 @@ def run_load_and_kill(gateway, acked, seconds):
     try:
         for c in clients:
             c.start()
-        time.sleep(seconds)
+        time.sleep(seconds / 2)
+        # The control socket answers under load, and lists everything acknowledged so far.
+        with lock:
+            so_far = set(acked)
+        listed = gateway.queue_ids()
+        assert so_far <= listed, "queue list under load misses %d acknowledged messages" % (
+            len(so_far - listed))
+        time.sleep(seconds / 2)
         before = len(acked)
         gateway.kill()
         for c in clients:

@@ -147,9 +147,7 @@ def smuggling_data(sep):
 def test_smuggling_normalize(gateway, sep):
     data = smuggling_data(sep)
     with open_transaction(gateway) as c:
-        c.expect("DATA", "354 ")
-        c.send(data + b"NOOP\r\n")
-        qid = queued_id(c.read_reply())
+        qid = queued_id(c.data(data + b"NOOP\r\n"))
         # Exactly one reply for the whole message: the next one answers our NOOP.
         assert c.read_reply().lines == ["250 2.0.0 Ok"]
         c.expect("QUIT", "221 2.0.0")
@@ -165,9 +163,7 @@ def test_smuggling_normalize(gateway, sep):
 def test_smuggling_reject(gateway_factory, sep):
     gateway = gateway_factory({"relay": {"bare_newline": "reject"}})
     with open_transaction(gateway) as c:
-        c.expect("DATA", "354 ")
-        c.send(smuggling_data(sep) + b"NOOP\r\n")
-        r = c.read_reply()
+        r = c.data(smuggling_data(sep) + b"NOOP\r\n")
         assert r.startswith("550 5.6.0"), "got %r, want 550 5.6.0" % r.lines
         assert c.read_reply().lines == ["250 2.0.0 Ok"]
         # The session goes on: a clean message is still accepted.
@@ -182,18 +178,14 @@ def test_dot_stuffing_exact(gateway):
     """Leading dots are removed once; a lone '..' line stores as '.'."""
     data = (b"Subject: dots\r\n\r\n..\r\n...\r\n.x\r\nx.\r\n. \r\n\r\n.\r\n")
     with open_transaction(gateway) as c:
-        c.expect("DATA", "354 ")
-        c.send(data)
-        qid = queued_id(c.read_reply())
+        qid = queued_id(c.data(data))
     assert_stored(gateway.spool(), qid,
                   b"Subject: dots\r\n\r\n.\r\n..\r\nx\r\nx.\r\n \r\n\r\n")
 
 
 def test_empty_data(gateway):
     with open_transaction(gateway) as c:
-        c.expect("DATA", "354 ")
-        c.send(b".\r\n")
-        qid = queued_id(c.read_reply())
+        qid = queued_id(c.data(b".\r\n"))
     assert_stored(gateway.spool(), qid, b"")
 
 
