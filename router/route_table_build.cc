@@ -233,8 +233,8 @@ private:
         for (uint32_t a = 0; a < t.accepted_.size(); ++a) {
             const AcceptedDomain& ad = t.accepted_[a];
             RouteTable::NodeRoutes& routes = t.trie_.node(t.trie_.insert(ad.domain.domain)).payload;
-            uint32_t& slot =
-                ad.domain.kind == SpaceKind::wildcard ? routes.accepted_wild : routes.accepted_exact;
+            bool wildcard = ad.domain.kind == SpaceKind::wildcard;
+            uint32_t& slot = wildcard ? routes.accepted_wild : routes.accepted_exact;
             if (slot != kNoIndex) {
                 error(accepted_path(ad.position) + ".domain",
                       quoted(ad.domain.text) + " is already " +

@@ -81,7 +81,8 @@ size_t RouteTableHolder::reclaim_locked() {
     for (const auto& slot : slots_) {
         oldest = std::min(oldest, slot->observed_generation.load(std::memory_order_acquire));
     }
-    std::erase_if(retired_, [oldest](const Retired& r) { return r.replaced_by_generation <= oldest; });
+    std::erase_if(retired_,
+                  [oldest](const Retired& r) { return r.replaced_by_generation <= oldest; });
     return retired_.size();
 }
 

@@ -65,7 +65,8 @@ std::vector<LookupCase> cases() {
          "x.sub.example.com", 200, "shallow (*.example.com)"},
         {"too large for every match", {{"small", {"*"}, 1000}}, {}, "x.org", 2000,
          none(NoRoute::message_too_large)},
-        {"accepted domain beats *", {{"internal", {}}, {"star", {"*"}}}, {{"example.com", "internal"}},
+        {"accepted domain beats *", {{"internal", {}}, {"star", {"*"}}},
+         {{"example.com", "internal"}},
          "example.com", 1, "internal (example.com)"},
         {"accepted exact domain covers only itself", {{"internal", {}}, {"star", {"*"}}},
          {{"example.com", "internal"}}, "sub.example.com", 1, "star (*)"},
@@ -132,7 +133,8 @@ TEST(RouteLookup, SizeRangeBoundsTheAnswer) {
 
 TEST(RouteLookup, NextHopsAreParsedSmartHosts) {
     auto table = must_build(
-        {{"gw", {"*"}, 0, true, {"pgp1.example.com:2525", "[192.0.2.5]", "[IPv6:2001:db8::1]:26"}}});
+        {{"gw", {"*"}, 0, true,
+          {"pgp1.example.com:2525", "[192.0.2.5]", "[IPv6:2001:db8::1]:26"}}});
     Route route = table->lookup("example.org", 1);
     ASSERT_TRUE(route.found());
     const auto& hops = table->connector(route.connector).next_hops;

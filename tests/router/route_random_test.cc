@@ -43,7 +43,9 @@ bool covers(bool wildcard, const std::string& space, const std::string& domain) 
 uint32_t labels(const std::string& d) { return 1 + std::count(d.begin(), d.end(), '.'); }
 
 // Specificity for a domain known to match: exact > wildcard of the same domain > shorter.
-uint32_t rank(int kind, const std::string& d) { return kind == 2 ? 0 : 2 * labels(d) + (kind == 0); }
+uint32_t rank(int kind, const std::string& d) {
+    return kind == 2 ? 0 : 2 * labels(d) + (kind == 0);
+}
 
 Route reference(const RefTable& t, const std::string& domain, bool literal, uint64_t size) {
     Route best;

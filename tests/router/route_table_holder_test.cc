@@ -52,7 +52,8 @@ TEST(RouteTableHolder, ReadersSeeWholeTablesDuringReloads) {
         ASSERT_TRUE(build.errors.empty());
         if (g % 50 == 0) {
             // A refused config leaves the running table in place.
-            RouteTableBuild refused = holder.reload(to_specs(std::vector<C>{{"bad", {"*bad.example"}}}), {});
+            std::vector<C> bad_config = {{"bad", {"*bad.example"}}};
+            RouteTableBuild refused = holder.reload(to_specs(bad_config), {});
             EXPECT_FALSE(refused.errors.empty());
             EXPECT_EQ(holder.generation(), g);
         }

@@ -42,7 +42,9 @@ inline std::vector<ConnectorSpec> to_specs(const std::vector<C>& cs) {
 
 inline std::vector<AcceptedDomainSpec> to_specs(const std::vector<A>& as) {
     std::vector<AcceptedDomainSpec> specs;
-    for (const A& a : as) specs.push_back({a.domain, AcceptedDomainType::authoritative, a.connector});
+    for (const A& a : as) {
+        specs.push_back({a.domain, AcceptedDomainType::authoritative, a.connector});
+    }
     return specs;
 }
 
