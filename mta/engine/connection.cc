@@ -37,11 +37,42 @@ Connection::Connection(Shard& shard, int fd, const sockaddr_storage& peer, sockl
     recv_.owner = this;
     send_.owner = this;
     send_.callback = &Connection::on_send;
+    connect_.owner = this;
+    connect_.callback = &Connection::on_connect;
 }
 
 Connection::~Connection() {
-    MTA_ASSERT(!recv_.pending && !send_.pending);
+    MTA_ASSERT(!recv_.pending && !send_.pending && !connect_.pending);
     if (fd_ >= 0) ::close(fd_);
+}
+
+void Connection::connect(uint32_t timeout_ms) {
+    connect_timeout_.tv_sec = timeout_ms / 1000;
+    connect_timeout_.tv_nsec = (timeout_ms % 1000) * 1000000L;
+    io_uring_sqe* sqe = shard_.ring().sqe_for(&connect_);
+    io_uring_prep_connect(sqe, fd_, reinterpret_cast<const sockaddr*>(&peer_), peer_len_);
+    sqe->flags |= IOSQE_IO_LINK;
+    // The timeout's own completion is not needed: a fired timeout shows as -ECANCELED on the
+    // connect, which is reported as -ETIME below.
+    io_uring_sqe* timeout = shard_.ring().sqe_for(nullptr);
+    io_uring_prep_link_timeout(timeout, &connect_timeout_, 0);
+}
+
+void Connection::on_connect(Completion* c, int result, uint32_t) {
+    auto* self = static_cast<Connection*>(c->owner);
+    if (result == -ECANCELED) result = -ETIME;
+    if (self->closing_) result = result == 0 ? -ECANCELED : result;
+    if (result == 0) {
+        self->start();
+    } else {
+        self->close();
+    }
+    if (self->handler_) {
+        self->in_callback_ = true;
+        self->handler_->on_connected(result);
+        self->in_callback_ = false;
+    }
+    self->maybe_finish();
 }
 
 void Connection::start() {
@@ -199,7 +230,8 @@ void Connection::release() {
 }
 
 void Connection::maybe_finish() {
-    if (!closing_ || finished_ || recv_.pending || send_.pending || in_callback_ || holds_ > 0)
+    if (!closing_ || finished_ || recv_.pending || send_.pending || connect_.pending ||
+        in_callback_ || holds_ > 0)
         return;
     finished_ = true;
     if (handler_) handler_->on_closed();

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include <linux/time_types.h>
+
 #include "mta/engine/completion.hh"
 
 namespace ringmta::engine {
@@ -32,6 +34,9 @@ public:
     virtual void on_shutdown() = 0;
     // The peer closed or the connection failed; the handler is destroyed right after.
     virtual void on_closed() {}
+    // Outbound connections only: the TCP connect finished (0) or failed (-errno, -ETIME for
+    // the connect timeout). After a failure the connection closes by itself.
+    virtual void on_connected(int result) { (void)result; }
 };
 
 class Connection {
@@ -50,6 +55,10 @@ public:
     uint32_t listener_index() const { return listener_index_; }
     Shard& shard() { return shard_; }
     int fd() const { return fd_; }
+
+    // Outbound: submits the connect (with a linked timeout); start() follows on success.
+    void connect(uint32_t timeout_ms);
+    bool connected() const { return started_; }
 
     // Starts receiving. Receiving can be paused (e.g. while a message commits, so pipelined
     // input waits in the socket, not in memory) and resumed.
@@ -88,6 +97,7 @@ private:
     static void on_recv(Completion* c, int result, uint32_t flags);
     static void on_poll(Completion* c, int result, uint32_t flags);
     static void on_send(Completion* c, int result, uint32_t flags);
+    static void on_connect(Completion* c, int result, uint32_t flags);
     void arm_receive();
     void deliver(const char* data, size_t size);
     void submit_send();
@@ -103,6 +113,8 @@ private:
 
     Completion recv_;
     Completion send_;
+    Completion connect_;
+    __kernel_timespec connect_timeout_{};
     std::string output_;     // replies collected, not yet handed to the kernel
     std::string in_flight_;  // being sent; sent_ bytes of it are done
     size_t sent_ = 0;

@@ -97,6 +97,14 @@ base::Result<void> Shard::init() {
     return {};
 }
 
+uint16_t Shard::listener_port(size_t i) const {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (getsockname(listeners_.at(i)->fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+    return ss.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
+                                   : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+
 void Shard::arm_accept(size_t i) {
     Listener& l = *listeners_[i];
     if (l.fd < 0 || l.accept.pending) return;
@@ -139,6 +147,20 @@ void Shard::accept_connection(int fd, uint32_t listener) {
     Connection* raw = conn.get();
     connections_.push_back(std::move(conn));
     raw->start();
+}
+
+Connection* Shard::open_outbound(const sockaddr_storage& address, socklen_t length,
+                                 std::unique_ptr<ConnectionHandler> handler, uint32_t timeout_ms) {
+    int fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return nullptr;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto conn = std::make_unique<Connection>(*this, fd, address, length, UINT32_MAX);
+    conn->set_handler(std::move(handler));
+    Connection* raw = conn.get();
+    connections_.push_back(std::move(conn));
+    raw->connect(timeout_ms);
+    return raw;
 }
 
 void Shard::connection_finished(Connection* c) { finished_.push_back(c); }

@@ -66,6 +66,8 @@ public:
     bool stopping() const { return stopping_; }
     size_t connection_count() const { return connections_.size(); }
     char* scratch() { return scratch_.data(); }
+    // The port listener `i` is bound to (useful when it was configured as port 0).
+    uint16_t listener_port(size_t i) const;
     size_t scratch_size() const { return scratch_.size(); }
 
     // Runs after each batch of completions (group commit lives here). A hook returns true
@@ -75,6 +77,11 @@ public:
     void add_second_hook(std::function<void(uint64_t now_ms)> hook) {
         second_hooks_.push_back(std::move(hook));
     }
+
+    // Opens an outbound TCP connection to `address`; the handler hears on_connected() first.
+    // Returns null (with errno set) when no socket could be created.
+    Connection* open_outbound(const sockaddr_storage& address, socklen_t length,
+                              std::unique_ptr<ConnectionHandler> handler, uint32_t timeout_ms);
 
     // Connection bookkeeping (called by Connection).
     void receive_starved(Connection* c) { starved_.push_back(c); }
