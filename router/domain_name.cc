@@ -23,8 +23,15 @@ Scan scan_ascii(const char* in, uint32_t n, DomainBuffer& out) {
     for (uint32_t i = 0; i < n; i += 8) {
         uint32_t take = n - i < 8 ? n - i : 8;
         uint64_t w = 0;
-        if (take == 8) std::memcpy(&w, in + i, 8);
-        else std::memcpy(&w, in + i, take);
+        if (take == 8) {
+            std::memcpy(&w, in + i, 8);
+        } else if (n >= 8) {
+            // The tail as the last word of the input, shifted down: no variable-size copy.
+            std::memcpy(&w, in + n - 8, 8);
+            w >>= 8 * (8 - take);
+        } else {
+            for (uint32_t j = 0; j < take; ++j) w |= uint64_t(uint8_t(in[i + j])) << (8 * j);
+        }
         if (w & kHigh) return Scan::non_ascii;
         uint64_t upper = (w + (0x80 - 'A') * kOnes) & ~(w + (0x7f - 'Z') * kOnes) & kHigh;
         w |= upper >> 2;
