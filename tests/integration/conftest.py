@@ -225,6 +225,7 @@ class Gateway:
         self.proc = None
         self.log_file = None
         self.exit_codes = []
+        self.env = None  # environment of the process; None: the test's own
 
     def rewrite_config(self, overrides):
         """Merges `overrides` into the config file (read again at the next start)."""
@@ -242,7 +243,7 @@ class Gateway:
         self.proc = subprocess.Popen(
             [ringmta_bin(), "serve", "-c", self.config_path, "--threads", str(self.threads)],
             stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=subprocess.STDOUT,
-            cwd=self.dir)
+            cwd=self.dir, env=self.env)
         self.wait_ready(timeout_s)
         return self
 

@@ -1,7 +1,10 @@
 # Edges of the ESMTP server found by pushing on it: several transactions in one write (input
 # held while a message commits), byte-by-byte input, big messages, BINARYMIME, address forms,
 # memory budget, TLS handshake failures and timeouts, IPv6 peers, many concurrent sessions.
+import email.utils
+import os
 import random
+import re
 import socket
 import threading
 import time
@@ -304,3 +307,40 @@ def test_noop_flood_answered_in_order(gateway):
         t.join(60)
         assert failures == [] and answered[0] == count, (answered[0], failures[:3])
         c.expect("QUIT", "221 2.0.0")
+
+
+RECEIVED_SHAPE = re.compile(
+    rb"Received: from client\.test\.example \(unknown \[127\.0\.0\.1\]\)\r\n"
+    rb"\tby gw\.test\.example \(ringmta\) with ESMTP id (?P<id>[0-9A-F]{16})\r\n"
+    rb"\tfor <b@example\.net>; (?P<date>[^\r\n]+)\r\n")
+
+
+@pytest.mark.parametrize("tz,offset", [("UTC", "+0000"), ("Asia/Kolkata", "+0530"),
+                                       ("America/St_Johns", None)])
+def test_received_header_date(gateway_factory, tz, offset):
+    """The whole header has the documented shape and its date is now, in the local zone."""
+    if not os.path.exists("/usr/share/zoneinfo/" + tz) and tz != "UTC":
+        pytest.skip("no zoneinfo for " + tz)
+    gateway = gateway_factory(start=False)
+    gateway.env = dict(os.environ, TZ=tz)
+    gateway.start()
+    with gateway.client() as c:
+        c.greet()
+        before = time.time()
+        qid = queued_id(c.send_message("a@example.org", ["b@example.net"],
+                                       b"Subject: date\r\n\r\nx\r\n.\r\n"))
+        after = time.time()
+    env, received = assert_stored(gateway.spool(), qid, b"Subject: date\r\n\r\nx\r\n")
+    m = RECEIVED_SHAPE.fullmatch(received)
+    assert m and m.group("id") == qid.encode(), received
+    date = m.group("date").decode()
+    assert re.fullmatch(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} "
+                        r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
+                        r"\d\d:\d\d:\d\d [+-]\d{4}", date), date
+    if offset is None:  # St John's: -0330 or -0230 depending on the season
+        assert date.endswith(("-0330", "-0230")), date
+    else:
+        assert date.endswith(offset), date
+    when = email.utils.parsedate_to_datetime(date).timestamp()
+    assert int(before) - 1 <= when <= after + 1, "date %s is not now" % date
+    assert abs(env["arrival_us"] / 1e6 - when) < 1.5, (env["arrival_us"], date)
