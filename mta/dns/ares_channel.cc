@@ -161,8 +161,8 @@ void AresChannel::pump() {
 }
 
 void AresChannel::send(DnsQuery* q) {
-    ++in_flight_;
     ++queries_sent_;
+    in_flight_peak_ = std::max(in_flight_peak_, ++in_flight_);
     ares_query(channel_, q->name.c_str(), kClassIn, q->type, &AresChannel::on_ares_reply, q);
 }
 

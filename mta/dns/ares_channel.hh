@@ -71,6 +71,7 @@ public:
     size_t in_flight() const { return in_flight_; }
     size_t queued() const { return queued_count_; }
     uint64_t queries_sent() const { return queries_sent_; }
+    size_t in_flight_peak() const { return in_flight_peak_; }
 
 private:
     struct SocketWatch;
@@ -105,7 +106,8 @@ private:
     size_t queued_count_ = 0;
     DnsQuery* done_head_ = nullptr;  // FIFO of answered queries waiting for their callback
     DnsQuery* done_tail_ = nullptr;
-    size_t in_flight_ = 0;  // handed to c-ares or answered, callback not run yet
+    size_t in_flight_ = 0;  // inside c-ares, not answered yet
+    size_t in_flight_peak_ = 0;
     uint64_t queries_sent_ = 0;
     bool delivering_ = false;
     bool destroying_ = false;

@@ -75,6 +75,7 @@ void Resolver::shutdown() { channel_.shutdown(); }
 ResolverStats Resolver::stats() const {
     ResolverStats s = stats_;
     s.queries_sent = channel_.queries_sent();
+    s.queries_in_flight_peak = channel_.in_flight_peak();
     return s;
 }
 

@@ -41,6 +41,7 @@ struct ResolverStats {
     uint64_t lookups_joined = 0;  // callers that waited on a lookup already in flight
     uint64_t lookups_started = 0;
     uint64_t queries_sent = 0;
+    size_t queries_in_flight_peak = 0;
 };
 
 using HostCallback = std::function<void(const HostResult&)>;
