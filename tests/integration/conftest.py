@@ -4,6 +4,7 @@
 # is stopped at teardown, pass or fail; a clean stop must exit 0 or the test fails.
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -17,6 +18,7 @@ import pytest
 import spool_reader
 
 DEFAULT_BIN = "/work/main/build-it/mta/ringmta"
+SANITIZER_MARK = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: ")
 HOSTNAME = "gw.test.example"
 
 
@@ -381,6 +383,10 @@ def gateway_factory(request, workdir):
             if g.running():
                 g.proc.kill()
                 g.proc.wait()
+        # A sanitizer build reports into the log; such a report fails the test.
+        report = [l for l in g.log_text().splitlines() if SANITIZER_MARK.search(l)]
+        if report:
+            errors.append("sanitizer report in %s:\n%s" % (g.log_path, "\n".join(report[:20])))
     if errors:
         pytest.fail("\n".join(errors))
 
