@@ -63,6 +63,7 @@ base::Result<void> SpoolWriter::create_segment(uint64_t seq, uint64_t capacity_b
     ::close(dfd);
     fd_ = fd;
     segment_seq_ = seq;
+    if (on_segment_created) on_segment_created(seq);
     return {};
 }
 

@@ -64,6 +64,8 @@ public:
     // Called after a batch became durable, once per message, before the append's callback
     // (the queue index records where the message lives).
     std::function<void(const SpoolAppend&)> on_durable;
+    // Called when a new segment file has been created (and its name made durable).
+    std::function<void(uint64_t seq)> on_segment_created;
 
     const SpoolStats& stats() const { return stats_; }
     // Messages appended whose callback has not run yet.

@@ -19,7 +19,9 @@
 #include "mta/base/clock.hh"
 #include "mta/base/log.hh"
 #include "mta/engine/shard.hh"
+#include "mta/engine/spool_reader.hh"
 #include "mta/engine/spool_writer.hh"
+#include "mta/server/delivery.hh"
 #include "mta/smtp/server_context.hh"
 #include "mta/smtp/server_session.hh"
 #include "mta/tls/tls_context.hh"
@@ -58,6 +60,9 @@ struct ShardState {
     std::optional<router::RouteReader> routes;
     router::RouteCache route_cache;
     smtp::ServerContext context;
+    std::unique_ptr<engine::SpoolReader> reader;
+    std::unique_ptr<dns::Resolver> resolver;
+    std::unique_ptr<Delivery> delivery;
     std::thread thread;
 };
 
@@ -184,21 +189,48 @@ base::Result<void> Gateway::start_shards() {
         s.context.queue_has_room = [&s] {
             return s.queue->size() + s.spool->messages_in_flight() < s.queue->capacity();
         };
+        s.reader = std::make_unique<engine::SpoolReader>(*s.shard, s.dir);
+        dns::ResolverOptions dns_options;
+        dns_options.channel.servers = c.dns.servers;
+        s.resolver = std::make_unique<dns::Resolver>(s.shard->ring(), clock_, dns_options);
+        Delivery::Deps deps;
+        deps.shard = s.shard.get();
+        deps.spool = s.spool.get();
+        deps.reader = s.reader.get();
+        deps.index = &*s.queue;
+        deps.ids = &*s.ids;
+        deps.resolver = s.resolver.get();
+        deps.routes = &*s.routes;
+        deps.route_cache = &s.route_cache;
+        deps.shard_count = shard_count_;
+        s.delivery = std::make_unique<Delivery>(deps, config_);
+        s.spool->on_segment_created = [&s](uint64_t seq) { s.queue->segments().open(seq); };
         s.spool->on_durable = [&s](const engine::SpoolAppend& a) {
             uint64_t content = 0;
             for (size_t i = 0; i < a.content_count; ++i) content += a.content[i].size();
-            s.queue->segments().open(a.segment_seq);  // idempotent: first record of a segment
             auto r = s.queue->insert(
                 queue::summarize(*a.envelope, a.segment_seq, a.offset, a.record_size, content));
-            if (!r) MTA_LOG_ERROR("shard %u: queue index: %s", s.index, r.error().message.c_str());
+            if (!r) {
+                MTA_LOG_ERROR("shard %u: queue index: %s", s.index, r.error().message.c_str());
+                return;
+            }
+            s.delivery->admit_new(a);
         };
-        s.shard->add_tick_hook([&s] { return s.spool->on_tick(); });
+        s.shard->add_tick_hook([&s] {
+            bool delivering = s.delivery->on_tick();
+            return s.spool->on_tick() || delivering;
+        });
 
         auto promise = std::make_shared<std::promise<base::Result<void>>>();
         ready.push_back(promise->get_future());
         s.thread = std::thread([&s, promise] {
             auto init = s.shard->init();
             if (init) init = s.spool->open(s.next_segment_seq);
+            if (init) init = s.resolver->init();
+            if (init) {
+                s.resolver->attach(*s.shard);
+                s.delivery->start();
+            }
             bool ok = init.has_value();
             promise->set_value(std::move(init));
             if (ok) s.shard->run();
@@ -239,7 +271,11 @@ void Gateway::stop() {
         if (s->shard) s->shard->request_stop();
     for (auto& s : shards_)
         if (s->thread.joinable()) s->thread.join();
-    for (auto& s : shards_) s->routes.reset();
+    for (auto& s : shards_) {
+        s->delivery.reset();
+        s->resolver.reset();
+        s->routes.reset();
+    }
 }
 
 int Gateway::wait() {
@@ -302,7 +338,11 @@ std::string Gateway::reload() {
     shared_->admission.set_limits(next->limits.connections_max, next->limits.connections_per_ip_max);
     shared_->memory.set_max(next->limits.memory_max);
     // Listeners, threads and the spool directory are fixed for the life of the process.
-    on_every_shard(shards_, [&](ShardState& s) { s.context.config = next; });
+    on_every_shard(shards_, [&](ShardState& s) {
+        s.context.config = next;
+        s.delivery->set_config(next);
+    });
+    shared_->routes.reclaim();
     config_ = next;
     return "configuration reloaded (route table generation " +
            std::to_string(shared_->routes.generation()) + ")";

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mta/admin/control_socket.hh"
+#include "mta/base/clock.hh"
 #include "mta/base/result.hh"
 #include "mta/config/config.hh"
 
@@ -49,6 +50,7 @@ private:
     std::unique_ptr<Shared> shared_;
     std::vector<std::unique_ptr<ShardState>> shards_;
     admin::ControlServer control_;
+    base::SystemClock clock_;
 };
 
 // Blocks SIGTERM, SIGINT, SIGHUP and SIGPIPE in the calling thread (and so in every thread it

@@ -1,0 +1,481 @@
+// The delivery loop of one shard. Every recipient result goes through complete(): scheduler
+// verdict → journal record → index → log line → DSN. Message content is kept in a bounded
+// per-shard cache from acceptance on, and read back from the spool when it has been evicted.
+#include "mta/server/delivery.hh"
+
+#include <unistd.h>
+
+#include <random>
+
+#include "mta/base/log.hh"
+#include "mta/server/destination_pool.hh"
+#include "mta/smtp/received_header.hh"
+#include "queue/dsn.hh"
+#include "queue/message_record.hh"
+#include "queue/segment_planner.hh"
+#include "router/domain_name.hh"
+
+namespace ringmta::server {
+
+namespace {
+
+queue::SchedulerConfig scheduler_config(const config::Config& c, size_t messages_max) {
+    queue::SchedulerConfig s;
+    s.retry.initial_s = c.delivery.retry.initial_s;
+    s.retry.max_s = c.delivery.retry.max_s;
+    s.retry.queue_lifetime_s = c.delivery.queue_lifetime_s;
+    s.retry.delay_warning_s = c.delivery.delay_warning_s;
+    s.messages_max = messages_max;
+    return s;
+}
+
+// "host mx[1.2.3.4] said: 550 5.1.1 no (in reply to RCPT TO command)" → "550 5.1.1 no"
+std::string remote_reply(const std::string& diagnostic) {
+    size_t said = diagnostic.find(" said: ");
+    if (said == std::string::npos) return {};
+    std::string reply = diagnostic.substr(said + 7);
+    size_t tail = reply.rfind(" (in reply to ");
+    if (tail != std::string::npos) reply.resize(tail);
+    return reply;
+}
+
+std::string remote_host(const std::string& relay) {
+    size_t bracket = relay.find('[');
+    return bracket == std::string::npos ? std::string() : relay.substr(0, bracket);
+}
+
+}  // namespace
+
+struct Delivery::Loading {
+    engine::SpoolRead read;
+    Delivery* delivery = nullptr;
+    std::vector<std::function<void(LoadedMessage*)>> waiters;
+};
+
+struct Delivery::BounceWrite {
+    queue::DsnMessage dsn;
+    engine::SpoolAppend append;
+};
+
+Delivery::Delivery(Deps deps, std::shared_ptr<const config::Config> config)
+    : deps_(deps), config_(std::move(config)), jitter_(std::random_device{}()),
+      scheduler_(scheduler_config(*config_, deps.index->capacity()), clock_, jitter_) {
+    // Half of the message memory budget, split across shards, keeps recently accepted content
+    // for delivery; the rest of the time content is read back from the spool.
+    cache_bytes_max_ = config_->limits.memory_max / 2 / std::max(1u, deps_.shard_count);
+}
+
+Delivery::~Delivery() = default;
+
+void Delivery::set_config(std::shared_ptr<const config::Config> config) { config_ = std::move(config); }
+
+SSL_CTX* Delivery::tls_context(bool verify, const std::string& ca_file) {
+    std::string key = verify ? "verify:" + ca_file : "plain";
+    auto it = tls_contexts_.find(key);
+    if (it == tls_contexts_.end()) {
+        auto ctx = std::make_unique<tls::TlsContext>();
+        if (auto r = ctx->init_client(verify, ca_file); !r) {
+            MTA_LOG_ERROR("TLS client context: %s", r.error().message.c_str());
+            return nullptr;
+        }
+        it = tls_contexts_.emplace(key, std::move(ctx)).first;
+    }
+    return it->second->raw();
+}
+
+void Delivery::start() {
+    std::vector<uint64_t> ids;
+    deps_.index->for_each([&](const queue::QueuedMessage& m) { ids.push_back(m.queue_id); });
+    std::sort(ids.begin(), ids.end());
+    for (uint64_t id : ids)
+        if (const queue::QueuedMessage* m = deps_.index->find(id)) admit(*m);
+    if (!ids.empty()) MTA_LOG_INFO("shard %u: %zu queued messages scheduled for delivery",
+                                   deps_.shard->index(), ids.size());
+}
+
+void Delivery::admit_new(const engine::SpoolAppend& append) {
+    cache_put(append);
+    if (const queue::QueuedMessage* m = deps_.index->find(append.envelope->queue_id)) admit(*m);
+}
+
+DestinationPool& Delivery::pool(queue::DestinationId id) { return *pools_.at(id); }
+
+std::optional<queue::DestinationId> Delivery::destination_for(const router::RouteTable& table,
+                                                              std::string_view address,
+                                                              uint64_t size, std::string* why) {
+    std::string_view domain = router::domain_of_address(address);
+    router::Route route = deps_.route_cache->lookup(table, domain, size);
+    if (!route.found()) {
+        *why = router::no_route_text(route.no_route);
+        return std::nullopt;
+    }
+    const router::Connector& connector = table.connector(route.connector);
+    queue::DestinationKey key;
+    key.connector = route.connector;
+    key.next_hop = connector.spec.name;
+    std::string mx_domain;
+    if (connector.spec.dns_routing) {
+        router::DomainBuffer normalised;
+        router::normalize_domain(domain, normalised);
+        mx_domain = std::string(normalised.view());
+        key.next_hop += "/" + mx_domain;
+    }
+    unsigned share = (connector.spec.pool.max_connections_per_host + deps_.shard_count - 1) /
+                     deps_.shard_count;
+    queue::DestinationConfig dc;
+    dc.connections_max = std::max(1u, share);
+    dc.recipients_per_transaction_max = config_->delivery.recipients_per_transaction_max;
+    queue::DestinationId id = scheduler_.destination(key, dc);
+    if (!pools_.count(id))
+        pools_.emplace(id, std::make_unique<DestinationPool>(*this, id, connector, mx_domain,
+                                                             dc.connections_max));
+    return id;
+}
+
+void Delivery::admit(const queue::QueuedMessage& m) {
+    const router::RouteTable& table = deps_.routes->refresh();
+    std::vector<queue::SubmitRecipient> submit;
+    std::vector<queue::DsnRecipient> unroutable;
+    for (uint32_t i = 0; i < m.recipients.size(); ++i) {
+        const queue::RecipientStatus& r = m.recipients[i];
+        if (queue::is_final(r.state)) continue;
+        std::string why;
+        auto dest = destination_for(table, r.address, m.size_bytes, &why);
+        if (!dest) {
+            // Exchange answers an unroutable recipient with 5.4.4; it can never succeed as
+            // configured, so it fails now rather than after the queue lifetime.
+            std::string text = "no route to <" + r.address + ">: " + why;
+            journal(m.queue_id, i, queue::Outcome::failed, r.attempts, 0, "5.4.4 " + text);
+            MTA_LOG_INFO("%s: to=<%s>, relay=none, dsn=5.4.4, status=bounced (%s)",
+                         queue::format_queue_id(m.queue_id).c_str(), r.address.c_str(), text.c_str());
+            queue::DsnRecipient d;
+            d.index = i;
+            d.status = "5.4.4";
+            d.reason = text;
+            unroutable.push_back(d);
+            ++stats_.failed;
+            continue;
+        }
+        submit.push_back({i, *dest, r.attempts, r.next_attempt_us});
+    }
+    uint64_t id = m.queue_id;
+    if (!unroutable.empty()) {
+        bounce_later(id, std::move(unroutable));
+        if (const queue::QueuedMessage* still = deps_.index->find(id); still == nullptr) {
+            message_final(id);
+            return;
+        }
+    }
+    if (submit.empty()) return;
+    auto r = scheduler_.submit(id, m.arrival_us, submit);
+    if (!r) MTA_LOG_ERROR("%s: scheduler: %s", queue::format_queue_id(id).c_str(),
+                          r.error().message.c_str());
+}
+
+bool Delivery::on_tick() {
+    deps_.routes->refresh();
+    notices_.clear();
+    scheduler_.advance(notices_);
+    for (const auto& n : notices_) on_notice(n);
+    if (!deps_.shard->stopping()) {
+        while (auto t = scheduler_.next()) pool(t->destination).enqueue(*t);
+    }
+    return false;
+}
+
+void Delivery::journal(uint64_t queue_id, uint32_t index, queue::Outcome outcome,
+                       uint32_t attempts, uint64_t next_attempt_us, const std::string& diagnostic) {
+    queue::OutcomeRecord record{queue_id, index, outcome, attempts, next_attempt_us, diagnostic};
+    deps_.spool->append_outcome(record);
+    if (deps_.index->apply(record) == queue::QueueIndex::Applied::message_final)
+        message_final(queue_id);
+}
+
+void Delivery::complete(const queue::Transaction& t, std::span<const queue::RecipientResult> results,
+                        std::span<const std::string> diagnostics,
+                        std::span<const std::string> statuses, const std::string& relay,
+                        const LoadedMessage* message) {
+    scheduler_.complete(t, results, decisions_);
+    const queue::QueuedMessage* qm = deps_.index->find(t.queue_id);
+    std::string id = queue::format_queue_id(t.queue_id);
+    double delay_s = qm ? double(base::realtime_us() - qm->arrival_us) / 1e6 : 0.0;
+    std::string connector = scheduler_.stats(t.destination).key
+                                ? scheduler_.stats(t.destination).key->next_hop : "?";
+    std::vector<queue::DsnRecipient> bounces;
+    uint64_t now_us = base::realtime_us();
+    for (const queue::RecipientDecision& d : decisions_) {
+        size_t pos = 0;
+        while (pos < t.recipients.size() && t.recipients[pos] != d.index) ++pos;
+        if (pos == t.recipients.size()) continue;
+        const std::string& diagnostic = diagnostics[pos];
+        const std::string& status = statuses[pos];
+        std::string address = qm && d.index < qm->recipients.size() ? qm->recipients[d.index].address
+                                                                     : std::string("?");
+        const char* verdict = "deferred";
+        switch (d.verdict) {
+            case queue::Verdict::delivered:
+                verdict = "sent";
+                ++stats_.delivered;
+                journal(t.queue_id, d.index, queue::Outcome::delivered, d.attempts, 0, diagnostic);
+                break;
+            case queue::Verdict::failed:
+            case queue::Verdict::expired: {
+                verdict = "bounced";
+                ++stats_.failed;
+                journal(t.queue_id, d.index, queue::Outcome::failed, d.attempts, 0, diagnostic);
+                queue::DsnRecipient b;
+                b.index = d.index;
+                b.status = d.verdict == queue::Verdict::expired
+                               ? std::string(queue::expired_status(status)) : status;
+                b.remote_mta = remote_host(relay);
+                b.diagnostic = remote_reply(diagnostic);
+                if (b.diagnostic.empty()) b.reason = diagnostic;
+                b.last_attempt_us = now_us;
+                b.expired = d.verdict == queue::Verdict::expired;
+                bounces.push_back(b);
+                break;
+            }
+            case queue::Verdict::retry:
+                ++stats_.deferred;
+                journal(t.queue_id, d.index, queue::Outcome::deferred, d.attempts,
+                        d.next_attempt_us, diagnostic);
+                break;
+            case queue::Verdict::requeued:
+                verdict = "requeued";
+                break;
+        }
+        MTA_LOG_INFO("%s: to=<%s>, relay=%s, connector=%s, delay=%.2f, dsn=%s, status=%s (%s)",
+                     id.c_str(), address.c_str(), relay.c_str(), connector.c_str(), delay_s,
+                     d.verdict == queue::Verdict::delivered && status.empty() ? "2.0.0"
+                                                                               : status.c_str(),
+                     verdict, diagnostic.c_str());
+    }
+    if (bounces.empty()) return;
+    if (message != nullptr) {
+        bounce(*message, std::move(bounces));
+    } else {
+        bounce_later(t.queue_id, std::move(bounces));
+    }
+}
+
+void Delivery::bounce(const LoadedMessage& message, std::vector<queue::DsnRecipient> recipients) {
+    queue::DsnOptions options;
+    options.hostname = config_->server.hostname;
+    options.bounce_queue_id = deps_.ids->next();
+    options.now_us = base::realtime_us();
+    options.utc_offset_min = smtp::local_utc_offset_min(int64_t(options.now_us / 1000000));
+    options.queue_lifetime_s = config_->delivery.queue_lifetime_s;
+    auto dsn = queue::build_dsn(message.envelope, message.content, recipients, options);
+    if (!dsn) return;  // null sender, or NOTIFY says no
+    auto* write = new BounceWrite{std::move(*dsn), {}};
+    write->dsn.envelope.queue_id = options.bounce_queue_id;
+    write->dsn.envelope.arrival_us = options.now_us;
+    write->dsn.envelope.shard = uint16_t(deps_.shard->index());
+    write->append.envelope = &write->dsn.envelope;
+    write->append.content[0] = queue::ContentSpan(
+        reinterpret_cast<const uint8_t*>(write->dsn.content.data()), write->dsn.content.size());
+    write->append.content_count = 1;
+    write->append.owner = write;
+    write->append.done = [](engine::SpoolAppend* a, bool durable) {
+        auto* w = static_cast<BounceWrite*>(a->owner);
+        std::string id = queue::format_queue_id(w->dsn.envelope.queue_id);
+        if (durable) {
+            MTA_LOG_INFO("%s: sender non-delivery notification to <%s>", id.c_str(),
+                         w->dsn.envelope.recipients[0].address.c_str());
+        } else {
+            MTA_LOG_ERROR("%s: could not spool the non-delivery notification", id.c_str());
+        }
+        delete w;
+    };
+    ++stats_.bounces;
+    deps_.spool->append(&write->append);
+}
+
+void Delivery::bounce_later(uint64_t queue_id, std::vector<queue::DsnRecipient> recipients) {
+    acquire(queue_id, [this, queue_id, recipients = std::move(recipients)](LoadedMessage* m) {
+        if (m == nullptr) {
+            MTA_LOG_ERROR("%s: cannot read the message to bounce it",
+                          queue::format_queue_id(queue_id).c_str());
+            return;
+        }
+        bounce(*m, recipients);
+        release(m);
+    });
+}
+
+void Delivery::on_notice(const queue::Notice& notice) {
+    const queue::QueuedMessage* qm = deps_.index->find(notice.queue_id);
+    if (qm == nullptr) return;
+    std::vector<queue::DsnRecipient> recipients;
+    for (uint32_t index : notice.recipients) {
+        if (index >= qm->recipients.size()) continue;
+        const queue::RecipientStatus& r = qm->recipients[index];
+        queue::DsnRecipient d;
+        d.index = index;
+        d.reason = r.diagnostic.empty() ? "delivery temporarily suspended" : r.diagnostic;
+        d.diagnostic = remote_reply(r.diagnostic);
+        if (notice.kind == queue::Notice::Kind::delay_warning) {
+            d.action = queue::DsnAction::delayed;
+            d.status = "4.0.0";
+            d.will_retry_until_us = qm->arrival_us + uint64_t(config_->delivery.queue_lifetime_s) * 1000000;
+        } else {
+            d.status = std::string(queue::expired_status(""));
+            d.expired = true;
+        }
+        recipients.push_back(d);
+    }
+    uint64_t id = notice.queue_id;
+    if (notice.kind == queue::Notice::Kind::expired) {
+        for (const auto& d : recipients) {
+            MTA_LOG_INFO("%s: to=<%s>, relay=none, dsn=%s, status=expired, returned to sender",
+                         queue::format_queue_id(id).c_str(),
+                         qm->recipients[d.index].address.c_str(), d.status.c_str());
+            ++stats_.failed;
+        }
+    }
+    // Read the message (and bounce) before journaling the expiry: the journal may make the
+    // message final, after which it is no longer in the index to be read.
+    bounce_later(id, recipients);
+    if (notice.kind == queue::Notice::Kind::expired) {
+        for (const auto& d : recipients) {
+            const queue::QueuedMessage* still = deps_.index->find(id);
+            if (still == nullptr) break;
+            journal(id, d.index, queue::Outcome::failed, still->recipients[d.index].attempts, 0,
+                    "message delivery timed out: " + d.reason);
+        }
+    }
+}
+
+void Delivery::message_final(uint64_t queue_id) {
+    auto it = cache_.find(queue_id);
+    if (it != cache_.end() && it->second->users == 0) {
+        cache_bytes_ -= it->second->content.size();
+        cache_.erase(it);
+    }
+    delete_final_segments();
+}
+
+void Delivery::delete_final_segments() {
+    uint64_t active = deps_.spool->active_segment_seq();
+    if (active == 0) return;
+    while (auto seq = deps_.index->segments().take_deletable(active)) {
+        std::string path = queue::segment_path(deps_.spool->dir(), *seq);
+        deps_.reader->forget_segment(*seq);
+        if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+            MTA_LOG_ERROR("cannot remove %s: %s", path.c_str(), std::strerror(errno));
+            break;
+        }
+        ++stats_.segments_deleted;
+    }
+}
+
+void Delivery::cache_put(const engine::SpoolAppend& append) {
+    uint64_t size = 0;
+    for (size_t i = 0; i < append.content_count; ++i) size += append.content[i].size();
+    if (cache_bytes_ + size > cache_bytes_max_) evict_if_over_budget();
+    if (cache_bytes_ + size > cache_bytes_max_) return;  // read back from the spool later
+    auto m = std::make_unique<LoadedMessage>();
+    m->queue_id = append.envelope->queue_id;
+    m->envelope = *append.envelope;
+    m->content.reserve(size);
+    for (size_t i = 0; i < append.content_count; ++i)
+        m->content.append(reinterpret_cast<const char*>(append.content[i].data()),
+                          append.content[i].size());
+    cache_bytes_ += size;
+    cache_[m->queue_id] = std::move(m);
+}
+
+void Delivery::evict_if_over_budget() {
+    for (auto it = cache_.begin(); it != cache_.end() && cache_bytes_ > cache_bytes_max_ / 2;) {
+        if (it->second->users == 0) {
+            cache_bytes_ -= it->second->content.size();
+            it = cache_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void Delivery::acquire(uint64_t queue_id, std::function<void(LoadedMessage*)> ready) {
+    if (auto it = cache_.find(queue_id); it != cache_.end()) {
+        ++it->second->users;
+        ready(it->second.get());
+        return;
+    }
+    if (auto it = loading_.find(queue_id); it != loading_.end()) {
+        it->second->waiters.push_back(std::move(ready));
+        return;
+    }
+    const queue::QueuedMessage* qm = deps_.index->find(queue_id);
+    if (qm == nullptr) {
+        ready(nullptr);
+        return;
+    }
+    auto loading = std::make_unique<Loading>();
+    Loading* raw = loading.get();
+    raw->delivery = this;
+    raw->waiters.push_back(std::move(ready));
+    raw->read.segment_seq = qm->segment_seq;
+    raw->read.offset = qm->offset;
+    raw->read.size = qm->record_size;
+    raw->read.owner = raw;
+    raw->read.done = &Delivery::on_read;
+    loading_.emplace(queue_id, std::move(loading));
+    ++stats_.spool_reads;
+    deps_.reader->read(&raw->read);
+}
+
+void Delivery::on_read(engine::SpoolRead* read, int result) {
+    auto* loading = static_cast<Loading*>(read->owner);
+    Delivery* self = loading->delivery;
+    std::unique_ptr<LoadedMessage> message;
+    if (result == 0) {
+        auto decoded = queue::decode_message_record(read->buffer);
+        if (decoded) {
+            message = std::make_unique<LoadedMessage>();
+            message->queue_id = decoded->envelope.queue_id;
+            message->envelope = std::move(decoded->envelope);
+            message->content.assign(reinterpret_cast<const char*>(decoded->content.data()),
+                                    decoded->content.size());
+        } else {
+            MTA_LOG_ERROR("spool record at segment %llu offset %llu: %s",
+                          static_cast<unsigned long long>(read->segment_seq),
+                          static_cast<unsigned long long>(read->offset),
+                          decoded.error().message.c_str());
+        }
+    } else {
+        MTA_LOG_ERROR("spool read of segment %llu failed: %s",
+                      static_cast<unsigned long long>(read->segment_seq), std::strerror(-result));
+    }
+    uint64_t id = message ? message->queue_id : 0;
+    std::vector<std::function<void(LoadedMessage*)>> waiters = std::move(loading->waiters);
+    for (auto it = self->loading_.begin(); it != self->loading_.end(); ++it) {
+        if (it->second.get() == loading) {
+            self->loading_.erase(it);  // frees `read`: nothing below may touch it
+            break;
+        }
+    }
+    LoadedMessage* raw = nullptr;
+    if (message) {
+        self->cache_bytes_ += message->content.size();
+        raw = message.get();
+        self->cache_[id] = std::move(message);
+    }
+    for (auto& w : waiters) {
+        if (raw) ++raw->users;
+        w(raw);
+    }
+}
+
+void Delivery::release(LoadedMessage* message) {
+    if (message == nullptr) return;
+    MTA_ASSERT(message->users > 0);
+    if (--message->users > 0) return;
+    bool final = deps_.index->find(message->queue_id) == nullptr;
+    if (final || cache_bytes_ > cache_bytes_max_) {
+        cache_bytes_ -= message->content.size();
+        cache_.erase(message->queue_id);
+    }
+}
+
+}  // namespace ringmta::server

@@ -1,0 +1,339 @@
+// Connection management for one destination. Every job that leaves the pool goes through
+// Delivery::complete exactly once, whatever happened to its connection.
+#include "mta/server/destination_pool.hh"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "mta/base/log.hh"
+#include "mta/server/delivery.hh"
+
+namespace ringmta::server {
+
+namespace {
+using DestinationHealthState = queue::DestinationHealth::State;
+
+smtp::TlsPolicy tls_policy(router::TlsMode mode) {
+    switch (mode) {
+        case router::TlsMode::none: return smtp::TlsPolicy::none;
+        case router::TlsMode::opportunistic: return smtp::TlsPolicy::opportunistic;
+        case router::TlsMode::required: return smtp::TlsPolicy::required;
+        case router::TlsMode::verify: return smtp::TlsPolicy::verify;
+    }
+    return smtp::TlsPolicy::opportunistic;
+}
+
+queue::RecipientResult scheduler_result(smtp::RecipientStatus s) {
+    switch (s) {
+        case smtp::RecipientStatus::delivered: return queue::RecipientResult::delivered;
+        case smtp::RecipientStatus::failed: return queue::RecipientResult::failed;
+        default: return queue::RecipientResult::deferred;
+    }
+}
+}  // namespace
+
+DestinationPool::DestinationPool(Delivery& delivery, queue::DestinationId id,
+                                 const router::Connector& connector, std::string domain,
+                                 uint32_t connections_max)
+    : delivery_(delivery), id_(id), spec_(connector.spec), smart_hosts_(connector.next_hops),
+      domain_(std::move(domain)), connections_max_(std::max(1u, connections_max)) {
+    if (!spec_.auth_password_file.empty()) {
+        std::ifstream in(spec_.auth_password_file);
+        std::getline(in, password_);
+        if (!in && password_.empty())
+            MTA_LOG_ERROR("connector %s: cannot read auth.password_file %s", spec_.name.c_str(),
+                          spec_.auth_password_file.c_str());
+    }
+}
+
+DestinationPool::~DestinationPool() = default;
+
+std::string DestinationPool::relay_of(const smtp::ClientSession& session) const {
+    auto it = session_host_.find(const_cast<smtp::ClientSession*>(&session));
+    uint16_t port = (it != session_host_.end() && it->second < hosts_.size())
+                        ? hosts_[it->second].port
+                        : spec_.port;
+    return session.peer() + ":" + std::to_string(port);
+}
+
+void DestinationPool::enqueue(const queue::Transaction& t) {
+    auto job = std::make_unique<Job>();
+    job->t = t;
+    Job* raw = job.get();
+    waiting_.push_back(std::move(job));
+    delivery_.acquire(t.queue_id, [this, raw](LoadedMessage* m) {
+        raw->message = m;
+        raw->loaded = true;
+        if (m == nullptr) {
+            // The spool could not give the message back: try later, like a 4xx.
+            for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
+                if (it->get() != raw) continue;
+                std::unique_ptr<Job> failed = std::move(*it);
+                waiting_.erase(it);
+                finish_job(std::move(failed), queue::RecipientResult::deferred, "4.3.0",
+                           "cannot read the message from the spool", "none");
+                break;
+            }
+        }
+        pump();
+    });
+}
+
+void DestinationPool::pump() {
+    if (delivery_.shard().stopping()) return;
+    // Idle connections take loaded jobs first.
+    for (smtp::ClientSession* s : sessions_) {
+        if (!s->idle() || running_.count(s)) continue;
+        for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
+            if (!(*it)->loaded) continue;
+            std::unique_ptr<Job> job = std::move(*it);
+            waiting_.erase(it);
+            start(*s, std::move(job));
+            break;
+        }
+    }
+    size_t loaded = 0;
+    for (const auto& j : waiting_) loaded += j->loaded ? 1 : 0;
+    size_t idle = 0;
+    for (smtp::ClientSession* s : sessions_) idle += (s->idle() && !running_.count(s)) ? 1 : 0;
+    // Grow with the backlog: one new connection per waiting job not covered by an idle or
+    // connecting one, up to the limit.
+    while (loaded > idle + connecting_ && sessions_.size() < connections_max_) {
+        if (hosts_.empty() || delivery_.shard().now_ms() >= hosts_expire_ms_) {
+            resolve();
+            return;
+        }
+        open_connection();
+        if (connecting_ == 0) return;  // could not even create a socket
+    }
+}
+
+void DestinationPool::resolve() {
+    if (resolving_) return;
+    resolving_ = true;
+    if (!domain_.empty()) {
+        delivery_.resolver().resolve_mx(domain_, [this](const dns::MxResult& r) {
+            std::vector<Host> hosts;
+            for (const auto& mx : r.hosts)
+                for (const auto& a : mx.addresses) hosts.push_back({mx.name, a, spec_.port});
+            resolved(r.outcome, std::move(hosts), r.ttl_s);
+        });
+        return;
+    }
+    // Smart hosts: every one resolved (literals answer at once), kept in configured order.
+    auto results = std::make_shared<std::vector<std::vector<Host>>>(smart_hosts_.size());
+    auto left = std::make_shared<size_t>(smart_hosts_.size());
+    auto worst = std::make_shared<dns::LookupOutcome>(dns::LookupOutcome::ok());
+    auto ttl = std::make_shared<uint32_t>(3600);
+    for (size_t i = 0; i < smart_hosts_.size(); ++i) {
+        const router::NextHop& hop = smart_hosts_[i];
+        std::string name = hop.host == "localhost" ? "127.0.0.1" : hop.host;
+        delivery_.resolver().resolve_host(name, [=, this](const dns::HostResult& r) {
+            if (r.outcome.found()) {
+                for (const auto& a : r.addresses) (*results)[i].push_back({hop.host, a, hop.port});
+                *ttl = std::min(*ttl, std::max<uint32_t>(r.ttl_s, 5));
+            } else {
+                *worst = r.outcome;
+            }
+            if (--*left > 0) return;
+            std::vector<Host> hosts;
+            for (auto& v : *results)
+                for (auto& h : v) hosts.push_back(std::move(h));
+            resolved(hosts.empty() ? *worst : dns::LookupOutcome::ok(), std::move(hosts), *ttl);
+        });
+    }
+}
+
+void DestinationPool::resolved(dns::LookupOutcome outcome, std::vector<Host> hosts, uint32_t ttl_s) {
+    resolving_ = false;
+    if (!outcome.found() || hosts.empty()) {
+        std::string target = domain_.empty() ? "smart hosts of connector " + spec_.name : domain_;
+        std::string text = outcome.text.empty() ? "no usable address" : outcome.text;
+        bool permanent = outcome.status == dns::LookupStatus::permanent_failure;
+        MTA_LOG_INFO("connector=%s, %s: DNS: %s", spec_.name.c_str(), target.c_str(), text.c_str());
+        fail_waiting(permanent ? queue::RecipientResult::failed : queue::RecipientResult::deferred,
+                     outcome.enhanced_code.empty() ? "4.4.3" : outcome.enhanced_code,
+                     "DNS lookup for " + target + ": " + text);
+        return;
+    }
+    hosts_ = std::move(hosts);
+    hosts_expire_ms_ = delivery_.shard().now_ms() + uint64_t(std::max<uint32_t>(ttl_s, 5)) * 1000;
+    if (next_host_ >= hosts_.size()) next_host_ = 0;
+    pump();
+}
+
+void DestinationPool::open_connection() {
+    size_t index = next_host_ % hosts_.size();
+    // Smart hosts rotate per connection; MX hosts stay on the most preferred that works.
+    if (domain_.empty()) next_host_ = (next_host_ + 1) % hosts_.size();
+    const Host& host = hosts_[index];
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    if (host.address.family == AF_INET) {
+        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+        a->sin_family = AF_INET;
+        a->sin_port = htons(host.port);
+        std::memcpy(&a->sin_addr, host.address.bytes.data(), 4);
+        len = sizeof(sockaddr_in);
+    } else {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(host.port);
+        std::memcpy(&a->sin6_addr, host.address.bytes.data(), 16);
+        len = sizeof(sockaddr_in6);
+    }
+    const config::Config& c = delivery_.config();
+    smtp::ClientConfig cc;
+    cc.helo_name = c.server.hostname;
+    cc.peer_name = host.name;
+    cc.peer_address = host.address.to_string();
+    cc.tls = tls_policy(spec_.tls_mode);
+    cc.auth_username = spec_.auth_username;
+    cc.auth_password = password_;
+    cc.auth_allow_plaintext = spec_.auth_allow_plaintext;
+    smtp::ClientTlsSettings tls;
+    bool verify = spec_.tls_mode == router::TlsMode::verify;
+    if (spec_.tls_mode != router::TlsMode::none) tls.ctx = delivery_.tls_context(verify, spec_.tls_ca_file);
+    tls.verify = verify;
+    tls.verify_name = spec_.tls_name.empty() ? host.name : spec_.tls_name;
+    engine::Connection* conn = delivery_.shard().open_outbound(ss, len, nullptr, 30000);
+    if (conn == nullptr) {
+        MTA_LOG_ERROR("connector=%s: cannot create a socket: %s", spec_.name.c_str(),
+                      std::strerror(errno));
+        return;
+    }
+    auto session = std::make_unique<smtp::ClientSession>(*conn, cc, tls, *this,
+                                                         spec_.pool.idle_timeout_s);
+    smtp::ClientSession* raw = session.get();
+    conn->set_handler(std::move(session));
+    sessions_.push_back(raw);
+    session_host_[raw] = index;
+    ++connecting_;
+    ++delivery_.stats_mut().connections_opened;
+}
+
+void DestinationPool::start(smtp::ClientSession& session, std::unique_ptr<Job> job) {
+    Job& j = *job;
+    j.content_piece = j.message->content;
+    smtp::ClientMessage m;
+    m.envelope = &j.message->envelope;
+    m.recipients = j.t.recipients;
+    m.content = std::span(&j.content_piece, 1);
+    running_[&session] = std::move(job);
+    ++delivery_.stats_mut().transactions;
+    session.send(m);
+}
+
+void DestinationPool::on_session_idle(smtp::ClientSession& session) {
+    if (session.transactions() == 0) {
+        // Connected and set up: the destination works.
+        if (connecting_ > 0) --connecting_;
+        failed_in_a_row_ = 0;
+        delivery_.scheduler_mut().report_success(id_);
+    }
+    if (session.transactions() >= spec_.pool.max_messages_per_connection ||
+        delivery_.shard().stopping()) {
+        session.quit();
+        return;
+    }
+    pump();
+}
+
+void DestinationPool::on_transaction_done(smtp::ClientSession& session,
+                                          std::span<const smtp::RecipientResult> results) {
+    auto it = running_.find(&session);
+    if (it == running_.end()) return;
+    std::unique_ptr<Job> job = std::move(it->second);
+    running_.erase(it);
+    // A reused connection that the server had already closed: the transaction never really
+    // started, so it goes out again on another connection without counting as an attempt.
+    bool never_started = session.transactions() > 1 && session.failure().kind ==
+                             smtp::ClientFailureKind::connection_lost;
+    for (const auto& r : results) never_started = never_started && r.code == 0;
+    std::vector<queue::RecipientResult> mapped;
+    std::vector<std::string> diagnostics, statuses;
+    for (uint32_t index : job->t.recipients) {
+        const smtp::RecipientResult* found = nullptr;
+        for (const auto& r : results)
+            if (r.recipient == index) found = &r;
+        queue::RecipientResult res = found ? scheduler_result(found->status)
+                                           : queue::RecipientResult::deferred;
+        if (never_started) res = queue::RecipientResult::not_attempted;
+        mapped.push_back(res);
+        diagnostics.push_back(found ? found->diagnostic : "no result");
+        statuses.push_back(found && !found->enhanced.empty() ? found->enhanced : "4.0.0");
+    }
+    delivery_.complete(job->t, mapped, diagnostics, statuses, relay_of(session), job->message);
+    delivery_.release(job->message);
+}
+
+void DestinationPool::on_session_closed(smtp::ClientSession& session,
+                                        const smtp::ClientFailure& failure, bool connected) {
+    std::erase(sessions_, &session);
+    auto host = session_host_.find(&session);
+    size_t host_index = host != session_host_.end() ? host->second : 0;
+    if (host != session_host_.end()) session_host_.erase(host);
+    bool setup_failed = session.transactions() == 0 && failure.kind != smtp::ClientFailureKind::none;
+    if (setup_failed && connecting_ > 0) --connecting_;
+    // A transaction still recorded here never got results (should not happen: the session
+    // reports them first); defer it rather than lose track of it.
+    if (auto it = running_.find(&session); it != running_.end()) {
+        std::unique_ptr<Job> job = std::move(it->second);
+        running_.erase(it);
+        finish_job(std::move(job), queue::RecipientResult::deferred, "4.4.2", failure.diagnostic,
+                   relay_of(session));
+    }
+    if (setup_failed && (!connected || failure.kind == smtp::ClientFailureKind::greeting ||
+                         failure.kind == smtp::ClientFailureKind::connection_lost)) {
+        // Fail over to the next host; once every host failed in a row, the destination is down.
+        ++failed_in_a_row_;
+        if (!domain_.empty()) next_host_ = (host_index + 1) % std::max<size_t>(1, hosts_.size());
+        MTA_LOG_INFO("connector=%s: %s", spec_.name.c_str(), failure.diagnostic.c_str());
+        if (failed_in_a_row_ >= std::max<size_t>(1, hosts_.size())) {
+            failed_in_a_row_ = 0;
+            // Many connections may fail at once; the first marks the destination down.
+            if (delivery_.scheduler().stats(id_).state != DestinationHealthState::down)
+                delivery_.scheduler_mut().report_connect_failure(id_);
+            fail_waiting(queue::RecipientResult::deferred,
+                         failure.enhanced.empty() ? "4.4.1" : failure.enhanced, failure.diagnostic);
+            return;
+        }
+    } else if (setup_failed) {
+        // TLS or AUTH policy failures, EHLO refused: the destination answers but will not take
+        // mail from us as configured. Defer what waits; the retry policy spaces the attempts.
+        MTA_LOG_INFO("connector=%s: %s", spec_.name.c_str(), failure.diagnostic.c_str());
+        fail_waiting(queue::RecipientResult::deferred,
+                     failure.enhanced.empty() ? "4.7.0" : failure.enhanced, failure.diagnostic);
+        return;
+    }
+    pump();
+}
+
+void DestinationPool::finish_job(std::unique_ptr<Job> job, queue::RecipientResult result,
+                                 const std::string& status, const std::string& diagnostic,
+                                 const std::string& relay) {
+    std::vector<queue::RecipientResult> results(job->t.recipients.size(), result);
+    std::vector<std::string> diagnostics(job->t.recipients.size(), diagnostic);
+    std::vector<std::string> statuses(job->t.recipients.size(), status);
+    delivery_.complete(job->t, results, diagnostics, statuses, relay, job->message);
+    if (job->message) delivery_.release(job->message);
+}
+
+void DestinationPool::fail_waiting(queue::RecipientResult result, const std::string& status,
+                                   const std::string& diagnostic) {
+    std::deque<std::unique_ptr<Job>> jobs;
+    jobs.swap(waiting_);
+    for (auto& j : jobs) {
+        // Jobs whose message is still loading stay: their callback will find them gone and
+        // must not touch them, so finish them only once loaded.
+        if (!j->loaded) {
+            waiting_.push_back(std::move(j));
+            continue;
+        }
+        finish_job(std::move(j), result, status, diagnostic, "none");
+    }
+}
+
+}  // namespace ringmta::server

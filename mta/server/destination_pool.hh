@@ -1,0 +1,90 @@
+// The connections of one shard to one destination (a connector's smart hosts, or one domain's
+// MX hosts for a DNS-routed connector). Transactions handed out by the scheduler wait here for
+// their message to be loaded and for an idle connection; the pool opens connections while
+// transactions wait (up to the connector's per-shard share of max_connections_per_host), reuses
+// idle ones, and closes them after max_messages_per_connection or the idle timeout.
+// Smart hosts are used round-robin with failover to the next on connect failure or a 4xx
+// greeting; MX hosts in preference order. When every host fails to connect, the destination is
+// reported down and waiting transactions are deferred.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "mta/dns/lookup_result.hh"
+#include "mta/smtp/client_session.hh"
+#include "queue/scheduler.hh"
+#include "router/route_table.hh"
+
+namespace ringmta::server {
+
+class Delivery;
+struct LoadedMessage;
+
+class DestinationPool final : public smtp::ClientSessionOwner {
+public:
+    // `domain` is empty for a smart-host connector, the recipient domain for MX routing.
+    DestinationPool(Delivery& delivery, queue::DestinationId id, const router::Connector& connector,
+                    std::string domain, uint32_t connections_max);
+    ~DestinationPool() override;
+
+    void enqueue(const queue::Transaction& t);
+    size_t sessions() const { return sessions_.size(); }
+    bool busy() const { return !waiting_.empty() || !running_.empty(); }
+
+    void on_session_idle(smtp::ClientSession& session) override;
+    void on_transaction_done(smtp::ClientSession& session,
+                             std::span<const smtp::RecipientResult> results) override;
+    void on_session_closed(smtp::ClientSession& session, const smtp::ClientFailure& failure,
+                           bool connected) override;
+
+private:
+    struct Job {
+        queue::Transaction t;
+        LoadedMessage* message = nullptr;
+        bool loaded = false;
+        std::string_view content_piece;
+    };
+    struct Host {
+        std::string name;
+        dns::IpAddress address;
+        uint16_t port = 25;
+    };
+
+    void pump();
+    void resolve();
+    void resolved(dns::LookupOutcome outcome, std::vector<Host> hosts, uint32_t ttl_s);
+    void open_connection();
+    void start(smtp::ClientSession& session, std::unique_ptr<Job> job);
+    void finish_job(std::unique_ptr<Job> job, queue::RecipientResult result,
+                    const std::string& status, const std::string& diagnostic,
+                    const std::string& relay);
+    void fail_waiting(queue::RecipientResult result, const std::string& status,
+                      const std::string& diagnostic);
+    std::string relay_of(const smtp::ClientSession& session) const;
+
+    Delivery& delivery_;
+    queue::DestinationId id_;
+    router::ConnectorSpec spec_;
+    std::vector<router::NextHop> smart_hosts_;
+    std::string domain_;
+    std::string password_;
+    uint32_t connections_max_;
+
+    std::deque<std::unique_ptr<Job>> waiting_;
+    std::unordered_map<smtp::ClientSession*, std::unique_ptr<Job>> running_;
+    std::vector<smtp::ClientSession*> sessions_;
+    std::unordered_map<smtp::ClientSession*, size_t> session_host_;  // index into hosts_
+
+    std::vector<Host> hosts_;
+    uint64_t hosts_expire_ms_ = 0;
+    bool resolving_ = false;
+    size_t next_host_ = 0;            // smart hosts: round-robin position
+    size_t failed_in_a_row_ = 0;      // connect failures since the last success
+    unsigned connecting_ = 0;
+};
+
+}  // namespace ringmta::server
