@@ -154,7 +154,10 @@ int run_source(const SourceOptions& options) {
     if (setup_failed) return 1;
     SourceTotals t = sum(workers);
     print_report(options, t, elapsed_s);
-    return t.failed == 0 && t.given_up == 0 ? 0 : 1;
+    // Refused or failed messages are results, not errors; a target that could not be kept
+    // reachable is (3, as for ringmta's own "cannot reach").
+    if (t.given_up > 0) return t.accepted == 0 ? 3 : 1;
+    return 0;
 }
 
 }  // namespace ringmta::bench

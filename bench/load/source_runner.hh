@@ -1,6 +1,7 @@
 // `ringmta-bench source`: loads the corpus, spreads the sessions over --threads workers, prints
 // a progress line a second on stderr and the final report (text or --json) on stdout.
-// Returns the exit code: 0 when every message was accepted, 1 otherwise or on set-up failure.
+// Exit code: 0 when the run completed (rejections are results), 1 on set-up failure or when
+// some sessions gave up, 3 when no connection could be kept up at all.
 #pragma once
 
 #include "bench/load/bench_options.hh"
