@@ -63,16 +63,28 @@ DnsReply try_later(std::string detail) {
 DnsReply make_reply(int ares_status, const unsigned char* packet, int length) {
     ReplyStatus status;
     switch (ares_status) {
-        case ARES_SUCCESS: status = ReplyStatus::answered; break;
-        case ARES_ENODATA: status = ReplyStatus::no_data; break;
-        case ARES_ENOTFOUND: status = ReplyStatus::no_such_name; break;
-        case ARES_ESERVFAIL: return try_later("server failure (SERVFAIL)");
-        case ARES_EREFUSED: return try_later("query refused (REFUSED)");
-        case ARES_ETIMEOUT: return try_later("timed out");
-        case ARES_ECONNREFUSED: return try_later("no DNS server could be reached");
+        case ARES_SUCCESS:
+            status = ReplyStatus::answered;
+            break;
+        case ARES_ENODATA:
+            status = ReplyStatus::no_data;
+            break;
+        case ARES_ENOTFOUND:
+            status = ReplyStatus::no_such_name;
+            break;
+        case ARES_ESERVFAIL:
+            return try_later("server failure (SERVFAIL)");
+        case ARES_EREFUSED:
+            return try_later("query refused (REFUSED)");
+        case ARES_ETIMEOUT:
+            return try_later("timed out");
+        case ARES_ECONNREFUSED:
+            return try_later("no DNS server could be reached");
         case ARES_ECANCELLED:
-        case ARES_EDESTRUCTION: return try_later("resolver stopped");
-        default: return try_later(ares_strerror(ares_status));
+        case ARES_EDESTRUCTION:
+            return try_later("resolver stopped");
+        default:
+            return try_later(ares_strerror(ares_status));
     }
     DnsReply reply;
     reply.status = status;
@@ -129,9 +141,9 @@ base::Result<void> AresChannel::init() {
         for (const std::string& s : options_.servers) csv += (csv.empty() ? "" : ",") + s;
         rc = ares_set_servers_ports_csv(channel_, csv.c_str());
         if (rc != ARES_SUCCESS)
-            return base::make_error(base::Errc::invalid,
-                                    "dns.servers: \"" + csv + "\" is not a list of ip:port (" +
-                                        ares_strerror(rc) + ")");
+            return base::make_error(base::Errc::invalid, "dns.servers: \"" + csv +
+                                                             "\" is not a list of ip:port (" +
+                                                             ares_strerror(rc) + ")");
     }
     return {};
 }

@@ -45,7 +45,7 @@ struct DnsQuery {
 DnsReply make_reply(int ares_status, const unsigned char* packet, int length);
 
 class AresChannel {
-public:
+  public:
     AresChannel(engine::Ring& ring, ChannelOptions options);
     ~AresChannel();  // requires !busy(): shut down and drain the ring first
     AresChannel(const AresChannel&) = delete;
@@ -73,11 +73,10 @@ public:
     uint64_t queries_sent() const { return queries_sent_; }
     size_t in_flight_peak() const { return in_flight_peak_; }
 
-private:
+  private:
     struct SocketWatch;
     static void on_socket_state(void* data, ares_socket_t fd, int readable, int writable);
-    static void on_ares_reply(void* arg, int status, int timeouts, unsigned char* abuf,
-                              int alen);
+    static void on_ares_reply(void* arg, int status, int timeouts, unsigned char* abuf, int alen);
     static void on_poll(engine::Completion* c, int result, uint32_t flags);
     static void on_timer(engine::Completion* c, int result, uint32_t flags);
     static void on_wake(engine::Completion* c, int result, uint32_t flags);

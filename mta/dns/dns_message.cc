@@ -21,7 +21,7 @@ uint32_t read32(const unsigned char* p) {
 }
 
 class Reader {
-public:
+  public:
     Reader(const unsigned char* packet, int length) : packet_(packet), length_(length) {}
 
     bool name(std::string* out) {
@@ -97,7 +97,7 @@ public:
     int remaining() const { return length_ - at_; }
     void skip(int n) { at_ += n; }
 
-private:
+  private:
     const unsigned char* packet_;
     int length_;
     int at_ = 0;

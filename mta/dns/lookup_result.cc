@@ -2,9 +2,8 @@
 #include "mta/dns/lookup_result.hh"
 
 #include <arpa/inet.h>
-#include <sys/socket.h>
-
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <cstring>
 

@@ -9,10 +9,14 @@ namespace {
 
 const char* type_name(uint16_t type) {
     switch (type) {
-        case kTypeA: return "A";
-        case kTypeAaaa: return "AAAA";
-        case kTypeMx: return "MX";
-        default: return "?";
+        case kTypeA:
+            return "A";
+        case kTypeAaaa:
+            return "AAAA";
+        case kTypeMx:
+            return "MX";
+        default:
+            return "?";
     }
 }
 
@@ -54,10 +58,14 @@ std::optional<HostResult> glue_for(const DnsMessage& message, const std::string&
 
 FamilyQueries family_queries(FamilyOrder order) {
     switch (order) {
-        case FamilyOrder::ipv4_first: return {{kTypeA, kTypeAaaa}};
-        case FamilyOrder::ipv6_first: return {{kTypeAaaa, kTypeA}};
-        case FamilyOrder::ipv4_only: return {{kTypeA, 0}};
-        case FamilyOrder::ipv6_only: return {{kTypeAaaa, 0}};
+        case FamilyOrder::ipv4_first:
+            return {{kTypeA, kTypeAaaa}};
+        case FamilyOrder::ipv6_first:
+            return {{kTypeAaaa, kTypeA}};
+        case FamilyOrder::ipv4_only:
+            return {{kTypeA, 0}};
+        case FamilyOrder::ipv6_only:
+            return {{kTypeAaaa, 0}};
     }
     MTA_UNREACHABLE();
 }
@@ -70,18 +78,16 @@ std::vector<MxRecord> order_mx_records(std::vector<MxRecord> records, std::mt199
         if (a.exchange != b.exchange) return a.exchange < b.exchange;
         return a.preference < b.preference;
     });
-    records.erase(std::unique(records.begin(), records.end(),
-                              [](const MxRecord& a, const MxRecord& b) {
-                                  return a.exchange == b.exchange;
-                              }),
-                  records.end());
+    records.erase(
+        std::unique(records.begin(), records.end(),
+                    [](const MxRecord& a, const MxRecord& b) { return a.exchange == b.exchange; }),
+        records.end());
     std::stable_sort(records.begin(), records.end(), [](const MxRecord& a, const MxRecord& b) {
         return a.preference < b.preference;
     });
     for (size_t begin = 0; begin < records.size();) {
         size_t end = begin + 1;
-        while (end < records.size() && records[end].preference == records[begin].preference)
-            ++end;
+        while (end < records.size() && records[end].preference == records[begin].preference) ++end;
         // Fisher-Yates by hand: std::shuffle's sequence is not specified across libraries.
         for (size_t i = end - 1; i > begin; --i) {
             size_t j = begin + size_t(rng() % (i - begin + 1));
@@ -93,9 +99,8 @@ std::vector<MxRecord> order_mx_records(std::vector<MxRecord> records, std::mt199
 }
 
 bool is_null_mx(const std::vector<MxRecord>& records) {
-    return !records.empty() && std::all_of(records.begin(), records.end(), [](const MxRecord& r) {
-        return r.exchange.empty();
-    });
+    return !records.empty() && std::all_of(records.begin(), records.end(),
+                                           [](const MxRecord& r) { return r.exchange.empty(); });
 }
 
 MxPlan plan_mx(std::string_view domain, const DnsReply& reply, FamilyOrder order,
@@ -104,14 +109,15 @@ MxPlan plan_mx(std::string_view domain, const DnsReply& reply, FamilyOrder order
     switch (reply.status) {
         case ReplyStatus::no_such_name:
             plan.ttl_s = negative_ttl(reply);
-            plan.final = MxResult{LookupOutcome::permanent(
-                                      "5.1.2", name_error(domain, kTypeMx, "Host not found")),
-                                  {}, false, plan.ttl_s};
+            plan.final = MxResult{
+                LookupOutcome::permanent("5.1.2", name_error(domain, kTypeMx, "Host not found")),
+                {},
+                false,
+                plan.ttl_s};
             return plan;
         case ReplyStatus::try_later:
-            plan.final = MxResult{LookupOutcome::temporary(name_error(domain, kTypeMx,
-                                                                      reply.detail)),
-                                  {}, false, 0};
+            plan.final = MxResult{
+                LookupOutcome::temporary(name_error(domain, kTypeMx, reply.detail)), {}, false, 0};
             return plan;
         case ReplyStatus::no_data:
         case ReplyStatus::answered:

@@ -42,7 +42,7 @@ bool is_null_mx(const std::vector<MxRecord>& records);
 // What to do after the MX query: either a final result, or the hosts whose addresses to find.
 struct MxPlan {
     std::optional<MxResult> final;
-    std::vector<MxRecord> hosts;                 // delivery order
+    std::vector<MxRecord> hosts;                  // delivery order
     std::vector<std::optional<HostResult>> glue;  // per host: usable additional-section addresses
     bool implicit_mx = false;
     uint32_t ttl_s = 0;  // of the MX records (or of the negative answer)

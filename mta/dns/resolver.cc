@@ -248,8 +248,8 @@ void Resolver::on_mx_query(DnsQuery* q) {
         if (plan.glue[i]) {
             lookup->host_results[i] = std::move(*plan.glue[i]);
             --lookup->hosts_pending;
-        } else if (auto hit = self->host_cache_.find(plan.hosts[i].exchange,
-                                                     self->clock_.now_ms())) {
+        } else if (auto hit =
+                       self->host_cache_.find(plan.hosts[i].exchange, self->clock_.now_ms())) {
             ++self->stats_.cache_hits;
             lookup->host_results[i] = *hit;
             --lookup->hosts_pending;

@@ -48,7 +48,7 @@ using HostCallback = std::function<void(const HostResult&)>;
 using MxCallback = std::function<void(const MxResult&)>;
 
 class Resolver {
-public:
+  public:
     Resolver(engine::Ring& ring, const base::Clock& clock, ResolverOptions options);
     ~Resolver();  // requires !busy()
     Resolver(const Resolver&) = delete;
@@ -74,7 +74,7 @@ public:
     ResolverStats stats() const;
     size_t cache_size() const { return host_cache_.size() + mx_cache_.size(); }
 
-private:
+  private:
     struct HostLookup;
     struct MxLookup;
     struct Ready {

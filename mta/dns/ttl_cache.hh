@@ -16,7 +16,7 @@ namespace ringmta::dns {
 
 template <typename V>
 class TtlCache {
-public:
+  public:
     explicit TtlCache(size_t entries_max) : entries_max_(entries_max) {
         MTA_ASSERT(entries_max > 0);
     }
@@ -51,7 +51,7 @@ public:
     size_t size() const { return lru_.size(); }
     size_t entries_max() const { return entries_max_; }
 
-private:
+  private:
     struct Entry {
         std::string key;
         std::shared_ptr<const V> value;

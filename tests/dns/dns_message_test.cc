@@ -125,10 +125,14 @@ TEST(IpAddress, ParseTable) {
         const char* want;
     };
     const Case cases[] = {
-        {"192.0.2.1", "192.0.2.1"},   {"[192.0.2.1]", "192.0.2.1"},
-        {"::1", "::1"},               {"[IPv6:2001:db8::1]", "2001:db8::1"},
-        {"[::1]", "::1"},             {"mx.example.com", "(none)"},
-        {"", "(none)"},               {"192.0.2.300", "(none)"},
+        {"192.0.2.1", "192.0.2.1"},
+        {"[192.0.2.1]", "192.0.2.1"},
+        {"::1", "::1"},
+        {"[IPv6:2001:db8::1]", "2001:db8::1"},
+        {"[::1]", "::1"},
+        {"mx.example.com", "(none)"},
+        {"", "(none)"},
+        {"192.0.2.300", "(none)"},
     };
     for (const Case& c : cases) {
         std::string got = IpAddress::parse(c.input).to_string();

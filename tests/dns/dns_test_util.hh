@@ -3,6 +3,7 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 
 #include <cstdint>
 #include <string>
@@ -73,16 +74,31 @@ std::string describe_hosts(const Hosts& hosts) {
 
 inline const char* status_name(LookupStatus s) {
     switch (s) {
-        case LookupStatus::found: return "found";
-        case LookupStatus::permanent_failure: return "permanent";
-        case LookupStatus::temporary_failure: return "temporary";
+        case LookupStatus::found:
+            return "found";
+        case LookupStatus::permanent_failure:
+            return "permanent";
+        case LookupStatus::temporary_failure:
+            return "temporary";
     }
     return "?";
 }
 
+// Checks the verdict of a result: "found", "permanent" or "temporary", and its enhanced code.
+inline void expect_outcome(const std::string& label, const LookupOutcome& got,
+                           const char* want_status, const char* want_code) {
+    std::string status = status_name(got.status);
+    EXPECT_EQ(status, want_status)
+        << label << ": got " << status << " (" << got.text << "), want " << want_status;
+    EXPECT_EQ(got.enhanced_code, want_code) << label << ": " << got.text;
+    if (!got.found()) {
+        EXPECT_FALSE(got.text.empty()) << label << ": a failure says why";
+    }
+}
+
 // A DNS message writer with uncompressed names (plus raw bytes for pointer tests).
 class WireWriter {
-public:
+  public:
     WireWriter& header(unsigned rcode, uint16_t qd, uint16_t an, uint16_t ns, uint16_t ar) {
         u16(0x1234);
         u16(uint16_t(0x8180 | rcode));
@@ -128,7 +144,7 @@ public:
     }
     const std::vector<uint8_t>& bytes() const { return bytes_; }
 
-private:
+  private:
     std::vector<uint8_t> bytes_;
 };
 

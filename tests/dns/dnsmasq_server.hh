@@ -52,7 +52,7 @@ inline bool tcp_port_open(int port) {
 }
 
 class DnsmasqServer {
-public:
+  public:
     static bool available() { return access(kDnsmasqPath, X_OK) == 0; }
 
     ~DnsmasqServer() { stop(); }
@@ -61,11 +61,17 @@ public:
     std::string start(const std::vector<std::string>& records) {
         for (int attempt = 0; attempt < 3; ++attempt) {
             port_ = free_port();
-            std::vector<std::string> args = {
-                kDnsmasqPath, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
-                "--no-hosts", "--bind-interfaces", "--listen-address=127.0.0.1",
-                "--port=" + std::to_string(port_), "--pid-file=", "--local-ttl=300",
-                "--log-facility=/dev/null"};
+            std::vector<std::string> args = {kDnsmasqPath,
+                                             "--keep-in-foreground",
+                                             "--conf-file=/dev/null",
+                                             "--no-resolv",
+                                             "--no-hosts",
+                                             "--bind-interfaces",
+                                             "--listen-address=127.0.0.1",
+                                             "--port=" + std::to_string(port_),
+                                             "--pid-file=",
+                                             "--local-ttl=300",
+                                             "--log-facility=/dev/null"};
             args.insert(args.end(), records.begin(), records.end());
             pid_ = spawn(args);
             if (pid_ < 0) return "fork failed";
@@ -91,7 +97,7 @@ public:
     int port() const { return port_; }
     std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
 
-private:
+  private:
     static pid_t spawn(const std::vector<std::string>& args) {
         std::vector<char*> argv;
         for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));

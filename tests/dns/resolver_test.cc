@@ -46,7 +46,7 @@ const std::vector<std::string> kRecords = {
 // callbacks have called done() (the shard then stops and the resolver drains) or at the
 // deadline.
 class Harness {
-public:
+  public:
     explicit Harness(ResolverOptions options)
         : shard_(shard_options(), admission_,
                  [](engine::Connection&, engine::AdmissionVerdict) { return nullptr; }) {
@@ -74,13 +74,12 @@ public:
         });
         if (finished_ >= expected_) shard_.request_stop();
         shard_.run();
-        EXPECT_EQ(finished_, expected_) << "got " << finished_ << " callbacks, want "
-                                        << expected_;
+        EXPECT_EQ(finished_, expected_) << "got " << finished_ << " callbacks, want " << expected_;
         EXPECT_FALSE(resolver_->busy());
         return base::monotonic_ms() - start_ms;
     }
 
-private:
+  private:
     static engine::ShardOptions shard_options() {
         engine::ShardOptions o;
         o.use_buffer_ring = false;
@@ -97,7 +96,7 @@ private:
 };
 
 class ResolverTest : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         if (!DnsmasqServer::available()) return;
         server_ = new DnsmasqServer();
@@ -135,8 +134,8 @@ TEST_F(ResolverTest, MxOutcomes) {
     const Case cases[] = {
         {"two.test", "found", "", "mx1.two.test:10[127.0.0.11] mx2.two.test:20[127.0.0.12 ::12]",
          false},
-        {"Two.Test.", "found", "",
-         "mx1.two.test:10[127.0.0.11] mx2.two.test:20[127.0.0.12 ::12]", false},
+        {"Two.Test.", "found", "", "mx1.two.test:10[127.0.0.11] mx2.two.test:20[127.0.0.12 ::12]",
+         false},
         {"aonly.test", "found", "", "aonly.test:0[127.0.0.30]", true},
         {"v6only.test", "found", "", "v6only.test:0[2001:db8::25]", true},
         {"nullmx.test", "permanent", "5.1.10", "", false},
@@ -161,17 +160,11 @@ TEST_F(ResolverTest, MxOutcomes) {
     for (size_t i = 0; i < std::size(cases); ++i) {
         const Case& c = cases[i];
         const MxResult& r = results[i];
-        std::string status = status_name(r.outcome.status);
-        EXPECT_EQ(status, c.want_status) << c.domain << ": got " << status << " ("
-                                         << r.outcome.text << "), want " << c.want_status;
-        EXPECT_EQ(r.outcome.enhanced_code, c.want_code) << c.domain << ": " << r.outcome.text;
+        expect_outcome(c.domain, r.outcome, c.want_status, c.want_code);
         std::string hosts = describe_hosts(r.hosts);
-        EXPECT_EQ(hosts, c.want_hosts) << c.domain << ": got " << hosts << ", want "
-                                       << c.want_hosts;
+        EXPECT_EQ(hosts, c.want_hosts)
+            << c.domain << ": got " << hosts << ", want " << c.want_hosts;
         EXPECT_EQ(r.implicit_mx, c.want_implicit) << c.domain;
-        if (!r.outcome.found()) {
-            EXPECT_FALSE(r.outcome.text.empty()) << c.domain;
-        }
     }
 }
 
@@ -198,8 +191,7 @@ TEST_F(ResolverTest, EqualPreferencesAreShuffledPerSeed) {
             names.insert(host.name);
             order += host.name + " ";
         }
-        EXPECT_EQ(names, (std::set<std::string>{"e1.equal.test", "e2.equal.test",
-                                                "e3.equal.test"}))
+        EXPECT_EQ(names, (std::set<std::string>{"e1.equal.test", "e2.equal.test", "e3.equal.test"}))
             << "seed " << seed << ": got " << order;
         orders.insert(order);
         MxResult again = resolve_mx_once(options(seed), "equal.test");
@@ -241,9 +233,8 @@ TEST_F(ResolverTest, HostAddressesPerFamilyOrder) {
         std::string addresses = join(result.addresses);
         EXPECT_EQ(status, c.want_status) << c.name << " order " << int(c.order) << ": got "
                                          << status << " (" << result.outcome.text << ")";
-        EXPECT_EQ(addresses, c.want_addresses) << c.name << " order " << int(c.order)
-                                               << ": got " << addresses << ", want "
-                                               << c.want_addresses;
+        EXPECT_EQ(addresses, c.want_addresses) << c.name << " order " << int(c.order) << ": got "
+                                               << addresses << ", want " << c.want_addresses;
     }
 }
 
@@ -296,8 +287,8 @@ void run_cache_steps(ResolverOptions options, const std::vector<CacheStep>& step
         h.resolver().resolve_mx(s.domain, [&, s](const MxResult&) {
             uint64_t got = h.resolver().stats().queries_sent;
             EXPECT_EQ(got, s.want_queries_total)
-                << "step " << next << " (" << s.domain << " after " << s.advance_s
-                << " s): got " << got << " queries, want " << s.want_queries_total;
+                << "step " << next << " (" << s.domain << " after " << s.advance_s << " s): got "
+                << got << " queries, want " << s.want_queries_total;
             h.done();
             if (++next < steps.size()) run_step();
         });
@@ -331,8 +322,8 @@ TEST_F(ResolverTest, CacheClampsTtls) {
 }
 
 TEST_F(ResolverTest, InFlightQueriesStayBounded) {
-    const char* names[] = {"mx1.two.test", "mx2.two.test", "e1.equal.test", "e2.equal.test",
-                           "e3.equal.test", "aonly.test"};
+    const char* names[] = {"mx1.two.test",  "mx2.two.test",  "e1.equal.test",
+                           "e2.equal.test", "e3.equal.test", "aonly.test"};
     for (uint32_t bound : {1u, 64u}) {
         ResolverOptions o = options();
         o.channel.queries_in_flight_max = bound;
