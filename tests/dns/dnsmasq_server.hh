@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,6 +105,8 @@ class DnsmasqServer {
         argv.push_back(nullptr);
         pid_t pid = fork();
         if (pid == 0) {
+            // A test binary that crashes skips its teardown: dnsmasq must not outlive it.
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
             execv(argv[0], argv.data());
             _exit(127);
         }
