@@ -195,8 +195,20 @@ int gravity(DsnAction action) {
 }
 
 std::string duration_text(uint64_t seconds) {
-    if (seconds >= 86400 && seconds % 86400 == 0) return std::to_string(seconds / 86400) + " day(s)";
+    if (seconds >= 86400 && seconds % 86400 == 0) {
+        return std::to_string(seconds / 86400) + " day(s)";
+    }
     return std::to_string(seconds / 3600) + " hour(s)";
+}
+
+const char* subject_for(DsnAction gravest) {
+    switch (gravest) {
+        case DsnAction::failed: return "Undelivered Mail Returned to Sender";
+        case DsnAction::delayed: return "Delayed Mail (still being retried)";
+        case DsnAction::delivered:
+        case DsnAction::relayed: return "Successful Mail Delivery Report";
+    }
+    return "Undelivered Mail Returned to Sender";
 }
 
 const char* const assistance_text[] = {
@@ -448,10 +460,7 @@ std::optional<DsnMessage> build_dsn(const Envelope& original, std::string_view c
     append_field(out, "From", "MAILER-DAEMON@" + std::string(options.hostname) +
                                   " (Mail Delivery System)");
     append_field(out, "To", original.sender);
-    append_field(out, "Subject", gravest == DsnAction::failed ? "Undelivered Mail Returned to Sender"
-                                 : gravest == DsnAction::delayed
-                                     ? "Delayed Mail (still being retried)"
-                                     : "Successful Mail Delivery Report");
+    append_field(out, "Subject", subject_for(gravest));
     append_field(out, "Date", date_text(options.now_us, options.utc_offset_min));
     append_field(out, "Message-ID", "<" + format_queue_id(options.bounce_queue_id) + ".dsn@" +
                                         std::string(options.hostname) + ">");

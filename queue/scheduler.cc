@@ -305,8 +305,8 @@ void Scheduler::complete(const Transaction& t, std::span<const RecipientResult> 
                     } else {
                         decision.verdict = Verdict::retry;
                         decision.next_attempt_us = rd.next_attempt_us;
-                        make_deferred(*m, t.message_slot, s,
-                                      std::min(to_monotonic_ms(rd.next_attempt_us), m->deadline_ms));
+                        uint64_t due_ms = to_monotonic_ms(rd.next_attempt_us);
+                        make_deferred(*m, t.message_slot, s, std::min(due_ms, m->deadline_ms));
                     }
                     break;
                 }

@@ -23,9 +23,16 @@ struct Harness {
         c.retry.jitter_pct = 0;
         return c;
     }
+    static SchedulerConfig ten_minute_lifetime() {
+        SchedulerConfig c = zero_jitter();
+        c.retry.queue_lifetime_s = 600;
+        c.retry.delay_warning_s = 0;
+        return c;
+    }
 
     DestinationId dest(const std::string& hop, uint32_t connections = 20, uint32_t rcpts = 100) {
-        return scheduler->destination(DestinationKey{0, hop}, DestinationConfig{connections, rcpts});
+        DestinationConfig limits{connections, rcpts};
+        return scheduler->destination(DestinationKey{0, hop}, limits);
     }
     // Recipient i goes to destinations[i].
     void submit(uint64_t id, const std::vector<DestinationId>& destinations) {
@@ -169,10 +176,7 @@ TEST(Scheduler, NotAttemptedRequeuesWithoutCountingAnAttempt) {
 }
 
 TEST(Scheduler, DeferredUntilTheLifetimeEndsThenExpires) {
-    SchedulerConfig config = Harness::zero_jitter();
-    config.retry.queue_lifetime_s = 600;
-    config.retry.delay_warning_s = 0;
-    Harness h(config);
+    Harness h(Harness::ten_minute_lifetime());
     DestinationId a = h.dest("a");
     uint64_t start_ms = h.clock.now_ms();
     h.submit(1, {a});
@@ -192,10 +196,7 @@ TEST(Scheduler, DeferredUntilTheLifetimeEndsThenExpires) {
 }
 
 TEST(Scheduler, HeldRecipientsExpireWhenTheLifetimeEndsWhileDown) {
-    SchedulerConfig config = Harness::zero_jitter();
-    config.retry.queue_lifetime_s = 600;
-    config.retry.delay_warning_s = 0;
-    Harness h(config);
+    Harness h(Harness::ten_minute_lifetime());
     DestinationId a = h.dest("a");
     DestinationId b = h.dest("b");
     h.submit(1, {a, b, a});
