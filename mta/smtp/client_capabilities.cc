@@ -35,6 +35,22 @@ void read_auth(ServerCapabilities& caps, std::string_view mechanisms) {
     }
 }
 
+// Keywords that only switch an extension on.
+struct Flag {
+    std::string_view keyword;
+    bool ServerCapabilities::*member;
+};
+constexpr Flag flags[] = {
+    {"PIPELINING", &ServerCapabilities::pipelining},
+    {"8BITMIME", &ServerCapabilities::eight_bit_mime},
+    {"SMTPUTF8", &ServerCapabilities::smtputf8},
+    {"CHUNKING", &ServerCapabilities::chunking},
+    {"BINARYMIME", &ServerCapabilities::binary_mime},
+    {"DSN", &ServerCapabilities::dsn},
+    {"STARTTLS", &ServerCapabilities::starttls},
+    {"ENHANCEDSTATUSCODES", &ServerCapabilities::enhanced_status_codes},
+};
+
 }  // namespace
 
 ServerCapabilities parse_ehlo_reply(const ClientReply& reply) {
@@ -51,22 +67,10 @@ ServerCapabilities parse_ehlo_reply(const ClientReply& reply) {
         } else if (ascii_iequals(keyword, "SIZE")) {
             caps.size = true;
             caps.size_bytes_max = parse_size(next_word(args));
-        } else if (ascii_iequals(keyword, "PIPELINING")) {
-            caps.pipelining = true;
-        } else if (ascii_iequals(keyword, "8BITMIME")) {
-            caps.eight_bit_mime = true;
-        } else if (ascii_iequals(keyword, "SMTPUTF8")) {
-            caps.smtputf8 = true;
-        } else if (ascii_iequals(keyword, "CHUNKING")) {
-            caps.chunking = true;
-        } else if (ascii_iequals(keyword, "BINARYMIME")) {
-            caps.binary_mime = true;
-        } else if (ascii_iequals(keyword, "DSN")) {
-            caps.dsn = true;
-        } else if (ascii_iequals(keyword, "STARTTLS")) {
-            caps.starttls = true;
-        } else if (ascii_iequals(keyword, "ENHANCEDSTATUSCODES")) {
-            caps.enhanced_status_codes = true;
+        } else {
+            for (const Flag& flag : flags) {
+                if (ascii_iequals(keyword, flag.keyword)) caps.*flag.member = true;
+            }
         }
     }
     return caps;

@@ -12,7 +12,7 @@
 namespace ringmta::smtp {
 
 struct ServerCapabilities {
-    bool esmtp = false;  // the server answered EHLO (false after the HELO fallback)
+    bool esmtp = false;                  // the server answered EHLO (false after the HELO fallback)
     bool pipelining = false;             // RFC 2920
     bool size = false;                   // RFC 1870
     uint64_t size_bytes_max = 0;         // SIZE's argument; 0: no stated limit

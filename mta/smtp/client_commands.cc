@@ -19,9 +19,9 @@ void append_notify(std::string& out, uint8_t notify) {
         return;
     }
     const char* separator = "";
-    for (auto [bit, name] : {std::pair{queue::notify_success, "SUCCESS"},
-                             std::pair{queue::notify_failure, "FAILURE"},
-                             std::pair{queue::notify_delay, "DELAY"}}) {
+    for (auto [bit, name] :
+         {std::pair{queue::notify_success, "SUCCESS"}, std::pair{queue::notify_failure, "FAILURE"},
+          std::pair{queue::notify_delay, "DELAY"}}) {
         if (notify & bit) {
             out += separator;
             out += name;

@@ -33,7 +33,6 @@ void append_rcpt_to(std::string& out, const queue::Recipient& recipient, bool ds
 std::string peer_label(std::string_view host_name, std::string_view host_address);
 
 // "host PEER said: SUMMARY (in reply to WHAT)", what being e.g. "RCPT TO command".
-std::string diagnostic_said(std::string_view peer, const ClientReply& reply,
-                            std::string_view what);
+std::string diagnostic_said(std::string_view peer, const ClientReply& reply, std::string_view what);
 
 }  // namespace ringmta::smtp

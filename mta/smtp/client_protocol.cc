@@ -23,10 +23,9 @@ std::string as_temporary(std::string enhanced) {
 }  // namespace
 
 const char* wait_name(ClientWait wait) {
-    static constexpr const char* names[] = {"none", "greeting", "ehlo",  "starttls",
-                                            "tls",  "auth",     "rset",  "mail",
-                                            "rcpt", "data",     "bdat",  "end_of_data",
-                                            "quit"};
+    static constexpr const char* names[] = {"none", "greeting",    "ehlo", "starttls", "tls",
+                                            "auth", "rset",        "mail", "rcpt",     "data",
+                                            "bdat", "end_of_data", "quit"};
     return names[size_t(wait)];
 }
 
@@ -49,19 +48,18 @@ uint32_t suggested_timeout_s(ClientWait wait) {
 
 const char* failure_kind_name(ClientFailureKind kind) {
     static constexpr const char* names[] = {
-        "none",          "greeting", "ehlo", "tls_not_offered", "starttls",
-        "tls_handshake", "auth",     "service_closing", "rset", "protocol",
-        "timeout",       "connection_lost",
+        "none", "greeting",        "ehlo", "tls_not_offered", "starttls", "tls_handshake",
+        "auth", "service_closing", "rset", "protocol",        "timeout",  "connection_lost",
     };
     return names[size_t(kind)];
 }
 
 const char* ClientProtocol::reply_to(Step step) {
     static constexpr const char* phrases[] = {
-        "initial greeting", "EHLO command",      "HELO command",     "STARTTLS command",
-        "AUTH command",     "AUTH command",      "AUTH command",     "RSET command",
-        "MAIL FROM command", "RCPT TO command",  "DATA command",     "end of DATA command",
-        "BDAT command",     "BDAT LAST command", "QUIT command",
+        "initial greeting",  "EHLO command",      "HELO command", "STARTTLS command",
+        "AUTH command",      "AUTH command",      "AUTH command", "RSET command",
+        "MAIL FROM command", "RCPT TO command",   "DATA command", "end of DATA command",
+        "BDAT command",      "BDAT LAST command", "QUIT command",
     };
     return phrases[size_t(step)];
 }
@@ -77,9 +75,9 @@ ClientWait ClientProtocol::waiting_for() const {
     if (phase_ == Phase::tls_handshake) return ClientWait::tls;
     if (expect_head_ == expects_.size()) return ClientWait::none;
     static constexpr ClientWait waits[] = {
-        ClientWait::greeting, ClientWait::ehlo, ClientWait::ehlo,        ClientWait::starttls,
-        ClientWait::auth,     ClientWait::auth, ClientWait::auth,        ClientWait::rset,
-        ClientWait::mail,     ClientWait::rcpt, ClientWait::data,        ClientWait::end_of_data,
+        ClientWait::greeting, ClientWait::ehlo,        ClientWait::ehlo, ClientWait::starttls,
+        ClientWait::auth,     ClientWait::auth,        ClientWait::auth, ClientWait::rset,
+        ClientWait::mail,     ClientWait::rcpt,        ClientWait::data, ClientWait::end_of_data,
         ClientWait::bdat,     ClientWait::end_of_data, ClientWait::quit,
     };
     return waits[size_t(expects_[expect_head_].step)];
@@ -149,10 +147,10 @@ ClientAction ClientProtocol::receive(std::string_view bytes, std::string& out) {
         ReplyParse parsed = parser_.parse(bytes);
         if (parsed == ReplyParse::need_more) break;
         if (parsed == ReplyParse::error) {
-            return fail(ClientFailureKind::protocol, nullptr,
-                        "protocol error: " + parser_.error() + " from host " + peer_ + " " +
-                            stage_text(),
-                        "4.5.0", nullptr);
+            return fail(
+                ClientFailureKind::protocol, nullptr,
+                "protocol error: " + parser_.error() + " from host " + peer_ + " " + stage_text(),
+                "4.5.0", nullptr);
         }
         const ClientReply& reply = parser_.reply();
         if (expect_head_ == expects_.size()) {
@@ -248,8 +246,8 @@ ClientAction ClientProtocol::fail(ClientFailureKind kind, const ClientReply* rep
     return ClientAction::close;
 }
 
-ClientAction ClientProtocol::fail_reply(ClientFailureKind kind, const ClientReply& reply,
-                                        Step step, std::string* quit_out) {
+ClientAction ClientProtocol::fail_reply(ClientFailureKind kind, const ClientReply& reply, Step step,
+                                        std::string* quit_out) {
     std::string diagnostic;
     if (step == Step::greeting) {
         diagnostic = "host " + peer_ + " refused to talk to me: " + reply.summary();
@@ -290,8 +288,7 @@ ClientAction ClientProtocol::on_reply(Expect owed, const ClientReply& reply, std
     }
 }
 
-ClientAction ClientProtocol::on_setup_reply(Step step, const ClientReply& reply,
-                                            std::string& out) {
+ClientAction ClientProtocol::on_setup_reply(Step step, const ClientReply& reply, std::string& out) {
     int reply_class = reply.code / 100;
     switch (step) {
         case Step::greeting:
@@ -320,7 +317,9 @@ ClientAction ClientProtocol::on_setup_reply(Step step, const ClientReply& reply,
         case Step::starttls:
             if (reply_class == 2) {
                 phase_ = Phase::tls_handshake;
-                parser_.reset();  // a partial line received with the 220 is discarded too
+                // The parser stops after each reply, so it holds nothing of what followed the
+                // 220; receive() drops that. Reset anyway: nothing may cross this point.
+                parser_.reset();
                 return ClientAction::start_tls;
             }
             if (config_.tls == TlsPolicy::opportunistic) {
@@ -354,9 +353,9 @@ ClientAction ClientProtocol::after_ehlo(std::string& out) {
                         "4.7.0", &out);
         }
         if (caps_.auth_plain) {
-            append_command(out, "AUTH",
-                           "PLAIN " + sasl_plain_response(config_.auth_username,
-                                                          config_.auth_password));
+            append_command(
+                out, "AUTH",
+                "PLAIN " + sasl_plain_response(config_.auth_username, config_.auth_password));
             expect(Step::auth);
             return ClientAction::read;
         }

@@ -59,11 +59,11 @@ enum class ClientAction : uint8_t {
 
 // What the session waits for, for per-state timeouts (see suggested_timeout_s).
 enum class ClientWait : uint8_t {
-    none,         // idle or closed: the pool's idle timeout applies
+    none,  // idle or closed: the pool's idle timeout applies
     greeting,
-    ehlo,         // EHLO or HELO reply
-    starttls,     // reply to STARTTLS
-    tls,          // the caller's TLS handshake
+    ehlo,      // EHLO or HELO reply
+    starttls,  // reply to STARTTLS
+    tls,       // the caller's TLS handshake
     auth,
     rset,
     mail,
@@ -148,8 +148,21 @@ class ClientProtocol {
   private:
     enum class Phase : uint8_t { setup, tls_handshake, idle, transaction, quitting, closed };
     enum class Step : uint8_t {
-        greeting, ehlo, helo, starttls, auth, auth_login_user, auth_login_password,
-        rset, mail, rcpt, data, end_of_data, bdat, bdat_last, quit,
+        greeting,
+        ehlo,
+        helo,
+        starttls,
+        auth,
+        auth_login_user,
+        auth_login_password,
+        rset,
+        mail,
+        rcpt,
+        data,
+        end_of_data,
+        bdat,
+        bdat_last,
+        quit,
     };
     struct Expect {
         Step step;
@@ -207,7 +220,7 @@ class ClientProtocol {
     bool pipelined_ = false;
     bool use_bdat_ = false;
     bool mail_ok_ = false;
-    bool txn_error_ = false;     // a transaction-level error reply was applied
+    bool txn_error_ = false;  // a transaction-level error reply was applied
     uint32_t rcpts_answered_ = 0;
     uint32_t accepted_ = 0;
     uint64_t bdat_sent_bytes_ = 0;  // content octets already framed in BDAT chunks

@@ -114,8 +114,8 @@ ReplyParse ClientReplyParser::take_line(std::string_view line) {
         size_t n = enhanced_length(text, code / 100);
         reply_.enhanced.assign(text.substr(0, n));
         if (n > 0) text.remove_prefix(n < text.size() ? n + 1 : n);
-    } else if (!reply_.enhanced.empty() && text.substr(0, reply_.enhanced.size()) ==
-                                               std::string_view(reply_.enhanced) &&
+    } else if (!reply_.enhanced.empty() &&
+               text.substr(0, reply_.enhanced.size()) == std::string_view(reply_.enhanced) &&
                enhanced_length(text, code / 100) == reply_.enhanced.size()) {
         size_t n = reply_.enhanced.size();
         text.remove_prefix(n < text.size() ? n + 1 : n);

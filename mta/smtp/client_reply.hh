@@ -55,7 +55,7 @@ class ClientReplyParser {
     ReplyParse take_line(std::string_view line);
 
     ClientReply reply_;
-    std::string line_;   // the unfinished line so far
+    std::string line_;        // the unfinished line so far
     size_t reply_bytes_ = 0;  // bytes of the current reply consumed so far, line ends included
     bool complete_ = false;   // reply_ holds a finished reply (cleared on the next parse)
     std::string error_;

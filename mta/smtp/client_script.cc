@@ -98,7 +98,8 @@ class Runner {
     void event(std::string_view tag, std::string_view arg) {
         check_output();
         if (tag == "!send") {
-            size_t index = arg.empty() ? next_message_ : size_t(std::atoi(std::string(arg).c_str()));
+            size_t index =
+                arg.empty() ? next_message_ : size_t(std::atoi(std::string(arg).c_str()));
             next_message_ = index + 1;
             if (index >= messages_.size()) return mismatch("!send", "no such message", "");
             action_ = protocol_.send_message(messages_[index], out_);
@@ -191,6 +192,17 @@ std::string printable(std::string_view bytes) {
     return out;
 }
 
+std::vector<std::vector<std::string_view>> chunkings(std::string_view bytes) {
+    std::vector<std::vector<std::string_view>> all = {{bytes}};
+    for (size_t split = 0; split <= bytes.size(); ++split) {
+        all.push_back({bytes.substr(0, split), bytes.substr(split)});
+    }
+    std::vector<std::string_view> one_by_one;
+    for (size_t i = 0; i < bytes.size(); ++i) one_by_one.push_back(bytes.substr(i, 1));
+    all.push_back(std::move(one_by_one));
+    return all;
+}
+
 bool has_bare_newline(std::string_view bytes) {
     for (size_t i = 0; i < bytes.size(); ++i) {
         if (bytes[i] == '\r' && (i + 1 == bytes.size() || bytes[i + 1] != '\n')) return true;
@@ -199,15 +211,28 @@ bool has_bare_newline(std::string_view bytes) {
     return false;
 }
 
-std::string run_client_script(ClientProtocol& protocol,
-                                           std::span<const ClientMessage> messages,
+std::string run_client_script(ClientProtocol& protocol, std::span<const ClientMessage> messages,
                               std::string_view script, bool allow_bare_newlines) {
     Runner runner(protocol, messages, allow_bare_newlines);
     size_t number = 0;
+    std::string joined;  // a directive continued over lines ending in "\"
     while (!script.empty()) {
         size_t end = std::min(script.find('\n'), script.size());
-        runner.line(++number, script.substr(0, end));
+        std::string_view line = script.substr(0, end);
         script.remove_prefix(std::min(end + 1, script.size()));
+        ++number;
+        if (!line.empty() && line.back() == '\\') {
+            joined += line.substr(0, line.size() - 1);
+            continue;
+        }
+        if (!joined.empty()) {
+            while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+            joined += line;
+            runner.line(number, joined);
+            joined.clear();
+            continue;
+        }
+        runner.line(number, line);
     }
     runner.finish();
     std::string report;

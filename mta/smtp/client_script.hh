@@ -19,7 +19,8 @@
 //   F: kind [code [enhanced]]       failure() (failure_kind_name)
 //   FD: text     failure().diagnostic is exactly text
 //   T: n  X: n   transactions() and discarded_bytes()
-// Lines that are empty or start with "#" are ignored. Every write is also checked for a bare
+// A line ending in "\" goes on with the next line, whose leading spaces are dropped. Lines
+// that are empty or start with "#" are ignored. Every write is also checked for a bare
 // CR or LF unless allow_bare_newlines (BINARYMIME content in BDAT).
 #pragma once
 
@@ -33,13 +34,14 @@
 namespace ringmta::smtp::testing {
 
 // Every difference, one per line: "line N: what: got X, want Y"; empty when all matched.
-std::string run_client_script(ClientProtocol& protocol,
-                                           std::span<const ClientMessage> messages,
-                                           std::string_view script,
-                                           bool allow_bare_newlines = false);
+std::string run_client_script(ClientProtocol& protocol, std::span<const ClientMessage> messages,
+                              std::string_view script, bool allow_bare_newlines = false);
 
 // CR, LF and NUL spelled out, for messages.
 std::string printable(std::string_view bytes);
+
+// The ways a test feeds bytes: whole, split in two at every point, and one byte at a time.
+std::vector<std::vector<std::string_view>> chunkings(std::string_view bytes);
 
 // Whether bytes hold a CR not followed by LF or an LF not preceded by CR.
 bool has_bare_newline(std::string_view bytes);

@@ -62,10 +62,9 @@ ClientAction ClientProtocol::send_message(const ClientMessage& message, std::str
                                            " does not offer CHUNKING and BINARYMIME");
     }
     if (caps_.size && caps_.size_bytes_max != 0 && content_bytes_ > caps_.size_bytes_max) {
-        return refuse_message("5.3.4", "message size " + std::to_string(content_bytes_) +
-                                           " exceeds size limit " +
-                                           std::to_string(caps_.size_bytes_max) + " of server " +
-                                           peer_);
+        return refuse_message(
+            "5.3.4", "message size " + std::to_string(content_bytes_) + " exceeds size limit " +
+                         std::to_string(caps_.size_bytes_max) + " of server " + peer_);
     }
     MTA_ASSERT(binary || content_bytes_ == 0 || ends_with_crlf(content_));
     use_bdat_ = caps_.chunking && (config_.chunking || binary);

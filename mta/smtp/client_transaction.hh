@@ -38,8 +38,8 @@ const char* recipient_status_name(RecipientStatus status);
 struct RecipientResult {
     uint32_t recipient = 0;  // index into envelope->recipients
     RecipientStatus status = RecipientStatus::pending;
-    int code = 0;            // the remote reply's code; 0 when the result was decided locally
-    std::string enhanced;    // "5.1.1"; the reply's class with ".0.0" when it carried none
+    int code = 0;          // the remote reply's code; 0 when the result was decided locally
+    std::string enhanced;  // "5.1.1"; the reply's class with ".0.0" when it carried none
     // Postfix-style text for the log line and the DSN, e.g. "host mx.example.com[192.0.2.1]
     // said: 550 5.1.1 <x@y>: user unknown (in reply to RCPT TO command)".
     std::string diagnostic;

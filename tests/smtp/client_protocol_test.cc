@@ -1,11 +1,12 @@
 // ClientProtocol's connection setup as scripted dialogues: greeting, EHLO and the HELO
 // fallback, STARTTLS under every policy, AUTH PLAIN and LOGIN, timeouts and lost connections.
 // Each script is byte-exact for what the client writes (see mta/smtp/client_script.hh).
+#include "mta/smtp/client_protocol.hh"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "mta/smtp/client_protocol.hh"
 #include "mta/smtp/client_script.hh"
 
 namespace ringmta::smtp {
@@ -14,7 +15,7 @@ namespace {
 struct SetupCase {
     const char* label;
     TlsPolicy tls;
-    bool auth;            // credentials relay / secret configured
+    bool auth;  // credentials relay / secret configured
     bool allow_plaintext;
     const char* script;
 };
@@ -40,6 +41,13 @@ void run_cases(std::span<const SetupCase> cases) {
         EXPECT_EQ(report, "") << c.label;
     }
 }
+
+// Greeting, EHLO offering STARTTLS, and the client asking for it.
+#define STARTTLS_SENT                                                              \
+    "S: 220 mx.example.com ESMTP\nC: EHLO gw.example.com\nS: 250-mx.example.com\n" \
+    "S: 250 STARTTLS\nC: STARTTLS\n"
+// The server agrees, the handshake completes, the client says EHLO again.
+#define TLS_STARTED "S: 220 go ahead\n!tls\nC: EHLO gw.example.com\n"
 
 TEST(ClientProtocol, GreetingAndEhlo) {
     const SetupCase cases[] = {
@@ -79,7 +87,8 @@ S: 554 5.7.1 mx.example.com no service for you
 C: QUIT
 = close
 F: greeting 554 5.7.1
-FD: host mx.example.com[192.0.2.1] refused to talk to me: 554 5.7.1 mx.example.com no service for you
+FD: host mx.example.com[192.0.2.1] refused to talk to me: 554 5.7.1 mx.example.com no service \
+    for you
 )"},
         {"450 greeting without enhanced code", TlsPolicy::none, false, false, R"(
 S: 450 busy
@@ -97,7 +106,8 @@ FD: host mx.example.com[192.0.2.1] refused to talk to me: 421 4.3.2 mx.example.c
 S: SSH-2.0-OpenSSH_9.2
 = close
 F: protocol 0 4.5.0
-FD: protocol error: malformed reply line from host mx.example.com[192.0.2.1] while receiving the initial server greeting
+FD: protocol error: malformed reply line from host mx.example.com[192.0.2.1] while receiving \
+    the initial server greeting
 )"},
         {"EHLO 502: HELO fallback", TlsPolicy::none, false, false, R"(
 S: 220 mx.example.com SMTP
@@ -132,7 +142,8 @@ F: ehlo 451 4.3.0
 !timeout
 = close
 F: timeout 0 4.4.2
-FD: conversation with mx.example.com[192.0.2.1] timed out while receiving the initial server greeting
+FD: conversation with mx.example.com[192.0.2.1] timed out while receiving the initial server \
+    greeting
 )"},
         {"connection lost during HELO", TlsPolicy::none, false, false, R"(
 S: 220 mx.example.com
@@ -142,7 +153,8 @@ C: HELO gw.example.com
 !lost Connection reset by peer
 = close
 F: connection_lost 0 4.4.2
-FD: lost connection with mx.example.com[192.0.2.1] while performing the HELO handshake (Connection reset by peer)
+FD: lost connection with mx.example.com[192.0.2.1] while performing the HELO handshake \
+    (Connection reset by peer)
 )"},
         {"unsolicited 421 while idle", TlsPolicy::none, false, false, R"(
 S: 220 mx.example.com
@@ -240,33 +252,20 @@ FD: TLS is required, but was not offered by host mx.example.com[192.0.2.1]
         {"required, not offered", TlsPolicy::required, false, false, not_offered_fail},
         {"verify, offered", TlsPolicy::verify, false, false, offered_handshake},
         {"verify, not offered", TlsPolicy::verify, false, false, not_offered_fail},
-        {"opportunistic, STARTTLS refused: plaintext", TlsPolicy::opportunistic, false, false, R"(
-S: 220 mx.example.com ESMTP
-C: EHLO gw.example.com
-S: 250-mx.example.com
-S: 250 STARTTLS
-C: STARTTLS
+        {"opportunistic, STARTTLS refused: plaintext", TlsPolicy::opportunistic, false, false,
+         STARTTLS_SENT R"(
 S: 454 4.7.0 TLS not available due to local problem
 = ready
 )"},
-        {"required, STARTTLS refused", TlsPolicy::required, false, false, R"(
-S: 220 mx.example.com ESMTP
-C: EHLO gw.example.com
-S: 250-mx.example.com
-S: 250 STARTTLS
-C: STARTTLS
+        {"required, STARTTLS refused", TlsPolicy::required, false, false, STARTTLS_SENT R"(
 S: 454 4.7.0 TLS not available due to local problem
 C: QUIT
 = close
 F: starttls 454 4.7.0
-FD: host mx.example.com[192.0.2.1] said: 454 4.7.0 TLS not available due to local problem (in reply to STARTTLS command)
+FD: host mx.example.com[192.0.2.1] said: 454 4.7.0 TLS not available due to local problem (in \
+    reply to STARTTLS command)
 )"},
-        {"handshake failure", TlsPolicy::verify, false, false, R"(
-S: 220 mx.example.com ESMTP
-C: EHLO gw.example.com
-S: 250-mx.example.com
-S: 250 STARTTLS
-C: STARTTLS
+        {"handshake failure", TlsPolicy::verify, false, false, STARTTLS_SENT R"(
 S: 220 go ahead
 = start_tls
 !tlsfail certificate verify failed
@@ -276,12 +275,7 @@ FD: Cannot start TLS with host mx.example.com[192.0.2.1]: certificate verify fai
 )"},
         // RFC 3207 4.2: a man in the middle appends a fake EHLO answer and half a line after
         // the 220; none of it may survive into the TLS session.
-        {"bytes after the 220 are discarded", TlsPolicy::required, false, false, R"(
-S: 220 mx.example.com ESMTP
-C: EHLO gw.example.com
-S: 250-mx.example.com
-S: 250 STARTTLS
-C: STARTTLS
+        {"bytes after the 220 are discarded", TlsPolicy::required, false, false, STARTTLS_SENT R"(
 S~ 220 go ahead\r\n250-mx\r\n250 AUTH PLAIN\r\n421 half a li
 = start_tls
 X: 37
@@ -292,12 +286,8 @@ C: EHLO gw.example.com
 S: 250 mx.example.com
 = ready
 )"},
-        {"a partial line with the 220 is discarded", TlsPolicy::required, false, false, R"(
-S: 220 mx.example.com ESMTP
-C: EHLO gw.example.com
-S: 250-mx.example.com
-S: 250 STARTTLS
-C: STARTTLS
+        {"a partial line with the 220 is discarded", TlsPolicy::required, false, false,
+         STARTTLS_SENT R"(
 S~ 220 go ahead\r\n25
 = start_tls
 !tls
@@ -311,15 +301,8 @@ S: 250 mx.example.com
 
 TEST(ClientProtocol, Auth) {
     const SetupCase cases[] = {
-        {"PLAIN over TLS", TlsPolicy::required, true, false, R"(
-S: 220 mx.example.com ESMTP
-C: EHLO gw.example.com
-S: 250-mx.example.com
-S: 250 STARTTLS
-C: STARTTLS
-S: 220 go ahead
-!tls
-C: EHLO gw.example.com
+        {"PLAIN over TLS", TlsPolicy::required, true, false, STARTTLS_SENT R"(
+)" TLS_STARTED R"(
 S: 250-mx.example.com
 S: 250 AUTH LOGIN PLAIN
 C: AUTH PLAIN AHJlbGF5AHNlY3JldA==
@@ -327,15 +310,8 @@ W: auth
 S: 235 2.7.0 Authentication successful
 = ready
 )"},
-        {"LOGIN over TLS", TlsPolicy::opportunistic, true, false, R"(
-S: 220 mx.example.com ESMTP
-C: EHLO gw.example.com
-S: 250-mx.example.com
-S: 250 STARTTLS
-C: STARTTLS
-S: 220 go ahead
-!tls
-C: EHLO gw.example.com
+        {"LOGIN over TLS", TlsPolicy::opportunistic, true, false, STARTTLS_SENT R"(
+)" TLS_STARTED R"(
 S: 250-mx.example.com
 S: 250 AUTH=LOGIN
 C: AUTH LOGIN
@@ -354,7 +330,8 @@ S: 250 AUTH PLAIN LOGIN
 C: QUIT
 = close
 F: auth 0 4.7.0
-FD: not sending credentials to host mx.example.com[192.0.2.1] without TLS (auth over plaintext is not allowed)
+FD: not sending credentials to host mx.example.com[192.0.2.1] without TLS (auth over plaintext \
+    is not allowed)
 )"},
         {"plaintext allowed", TlsPolicy::none, true, true, R"(
 S: 220 mx.example.com ESMTP
@@ -375,7 +352,8 @@ S: 535 5.7.8 Error: authentication failed: authentication failure
 C: QUIT
 = close
 F: auth 535 5.7.8
-FD: SASL authentication failed; server mx.example.com[192.0.2.1] said: 535 5.7.8 Error: authentication failed: authentication failure
+FD: SASL authentication failed; server mx.example.com[192.0.2.1] said: 535 5.7.8 Error: \
+    authentication failed: authentication failure
 )"},
         {"LOGIN password refused", TlsPolicy::none, true, true, R"(
 S: 220 mx.example.com ESMTP
@@ -400,7 +378,8 @@ S: 250 AUTH CRAM-MD5
 C: QUIT
 = close
 F: auth 0 4.7.0
-FD: SASL authentication failed; host mx.example.com[192.0.2.1] offers no supported mechanism (PLAIN, LOGIN)
+FD: SASL authentication failed; host mx.example.com[192.0.2.1] offers no supported mechanism \
+    (PLAIN, LOGIN)
 )"},
         {"334 to PLAIN with initial response", TlsPolicy::none, true, true, R"(
 S: 220 mx.example.com ESMTP

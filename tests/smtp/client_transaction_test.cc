@@ -66,8 +66,8 @@ void run_cases(std::span<const TxnCase> cases) {
         // The same message twice, for the reuse cases.
         std::vector<ClientMessage> messages = {c.message.message(), c.message.message()};
         bool binary = c.message.envelope.body_type == queue::BodyType::binary_mime;
-        std::string report = testing::run_client_script(
-            protocol, messages, opening(c.ehlo) + c.script, binary);
+        std::string report =
+            testing::run_client_script(protocol, messages, opening(c.ehlo) + c.script, binary);
         EXPECT_EQ(report, "") << c.label;
     }
 }
@@ -98,14 +98,16 @@ TestMessage binary_message() {
     return m;
 }
 
+// The standard message sent pipelined: MAIL and its three RCPTs in one write.
+#define SEND_THREE                                                            \
+    "!send\nC: MAIL FROM:<alice@example.org>\nC: RCPT TO:<bob@example.com>\n" \
+    "C: RCPT TO:<carol@example.com>\nC: RCPT TO:<dave@example.com>\n"
+// The standard content as DATA puts it on the wire.
+#define DATA_CONTENT "C: Received: from a\nC: Subject: hi\nC:\nC: hello\nC: .\n"
+
 TEST(ClientTransaction, Pipelining) {
     const TxnCase cases[] = {
-        {"pipelined: one write, replies in order", "PIPELINING", R"(
-!send
-C: MAIL FROM:<alice@example.org>
-C: RCPT TO:<bob@example.com>
-C: RCPT TO:<carol@example.com>
-C: RCPT TO:<dave@example.com>
+        {"pipelined: one write, replies in order", "PIPELINING", SEND_THREE R"(
 C: DATA
 = read
 W: mail
@@ -117,11 +119,7 @@ S: 250 2.1.5 Ok
 S: 250 2.1.5 Ok
 W: data
 S: 354 End data with <CR><LF>.<CR><LF>
-C: Received: from a
-C: Subject: hi
-C:
-C: hello
-C: .
+)" DATA_CONTENT R"(
 W: end_of_data
 S: 250 2.0.0 Ok: queued as 4XyZ
 = ready
@@ -141,11 +139,7 @@ C: RCPT TO:<dave@example.com>
 S: 250 2.1.5 Ok
 C: DATA
 S: 354 go
-C: Received: from a
-C: Subject: hi
-C:
-C: hello
-C: .
+)" DATA_CONTENT R"(
 S: 250 2.0.0 Ok
 = ready
 R: 1 delivered
@@ -155,7 +149,8 @@ R: 1 delivered
 C: MAIL FROM:<alice@example.org>
 S: 250 2.1.0 Ok
 C: RCPT TO:<bob@example.com>
-)", TestMessage{}, 1 << 20, false},
+)",
+         TestMessage{}, 1 << 20, false},
     };
     run_cases(cases);
 }
@@ -169,14 +164,16 @@ C: MAIL FROM:<alice@example.org> SIZE=40 BODY=8BITMIME SMTPUTF8 RET=HDRS ENVID=Q
 C: RCPT TO:<bob@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.com
 C: RCPT TO:<carol@example.com> NOTIFY=NEVER
 C: DATA
-)", with_dsn_and_utf8()},
+)",
+         with_dsn_and_utf8()},
         {"no DSN offered: no DSN parameters; no 8BITMIME: no BODY", "PIPELINING|SMTPUTF8|SIZE", R"(
 !send
 C: MAIL FROM:<alice@example.org> SIZE=40 SMTPUTF8
 C: RCPT TO:<bob@example.com>
 C: RCPT TO:<carol@example.com>
 C: DATA
-)", with_dsn_and_utf8()},
+)",
+         with_dsn_and_utf8()},
         {"SMTPUTF8 needed, not offered: 5.6.7, nothing sent", "PIPELINING|8BITMIME|DSN", R"(
 !send
 = ready
@@ -184,7 +181,8 @@ T: 0
 R: 0 failed 0 5.6.7
 R: 1 failed 0 5.6.7
 D: 1 SMTPUTF8 not supported by next hop: host mx.example.com[192.0.2.1] does not offer SMTPUTF8
-)", with_dsn_and_utf8()},
+)",
+         with_dsn_and_utf8()},
         {"larger than the server's SIZE: 5.3.4", "SIZE 39", R"(
 !send
 = ready
@@ -198,7 +196,8 @@ C: MAIL FROM:<alice@example.org> SIZE=40
         {"null sender", "", R"(
 !send
 C: MAIL FROM:<>
-)", [] {
+)",
+         [] {
              TestMessage m;
              m.envelope.sender = "";
              return m;
@@ -209,37 +208,25 @@ C: MAIL FROM:<>
 
 TEST(ClientTransaction, RecipientResults) {
     const TxnCase cases[] = {
-        {"550, 250, 451 then DATA", "PIPELINING|ENHANCEDSTATUSCODES", R"(
-!send
-C: MAIL FROM:<alice@example.org>
-C: RCPT TO:<bob@example.com>
-C: RCPT TO:<carol@example.com>
-C: RCPT TO:<dave@example.com>
+        {"550, 250, 451 then DATA", "PIPELINING|ENHANCEDSTATUSCODES", SEND_THREE R"(
 C: DATA
 S: 250 2.1.0 Ok
 S: 550 5.1.1 <bob@example.com>: Recipient address rejected: User unknown
 S: 250 2.1.5 Ok
 S: 451 4.3.0 <dave@example.com>: Temporary lookup failure
 S: 354 go ahead
-C: Received: from a
-C: Subject: hi
-C:
-C: hello
-C: .
+)" DATA_CONTENT R"(
 S: 250 2.0.0 Ok: queued as ABC
 = ready
 R: 0 failed 550 5.1.1
-D: 0 host mx.example.com[192.0.2.1] said: 550 5.1.1 <bob@example.com>: Recipient address rejected: User unknown (in reply to RCPT TO command)
+D: 0 host mx.example.com[192.0.2.1] said: 550 5.1.1 <bob@example.com>: Recipient address \
+    rejected: User unknown (in reply to RCPT TO command)
 R: 1 delivered 250 2.0.0
 R: 2 deferred 451 4.3.0
-D: 2 host mx.example.com[192.0.2.1] said: 451 4.3.0 <dave@example.com>: Temporary lookup failure (in reply to RCPT TO command)
+D: 2 host mx.example.com[192.0.2.1] said: 451 4.3.0 <dave@example.com>: Temporary lookup \
+    failure (in reply to RCPT TO command)
 )"},
-        {"all refused, pipelined: DATA refused, no content", "PIPELINING", R"(
-!send
-C: MAIL FROM:<alice@example.org>
-C: RCPT TO:<bob@example.com>
-C: RCPT TO:<carol@example.com>
-C: RCPT TO:<dave@example.com>
+        {"all refused, pipelined: DATA refused, no content", "PIPELINING", SEND_THREE R"(
 C: DATA
 S: 250 2.1.0 Ok
 S: 550 5.1.1 no
@@ -263,12 +250,7 @@ S: 550 no
 = ready
 R: 2 failed 550 5.0.0
 )"},
-        {"354 with no recipient accepted: an empty message ends it", "PIPELINING", R"(
-!send
-C: MAIL FROM:<alice@example.org>
-C: RCPT TO:<bob@example.com>
-C: RCPT TO:<carol@example.com>
-C: RCPT TO:<dave@example.com>
+        {"354 with no recipient accepted: an empty message ends it", "PIPELINING", SEND_THREE R"(
 C: DATA
 S: 250 ok
 S: 550 no
@@ -280,12 +262,7 @@ S: 250 ok
 = ready
 R: 0 failed 550
 )"},
-        {"MAIL refused, pipelined: every recipient gets MAIL's reply", "PIPELINING", R"(
-!send
-C: MAIL FROM:<alice@example.org>
-C: RCPT TO:<bob@example.com>
-C: RCPT TO:<carol@example.com>
-C: RCPT TO:<dave@example.com>
+        {"MAIL refused, pipelined: every recipient gets MAIL's reply", "PIPELINING", SEND_THREE R"(
 C: DATA
 S: 553 5.7.1 <alice@example.org>: Sender address rejected
 S: 503 5.5.1 Error: need MAIL command
@@ -294,7 +271,8 @@ S: 503 5.5.1 Error: need MAIL command
 S: 503 5.5.1 Error: need MAIL command
 = ready
 R: 0 failed 553 5.7.1
-D: 2 host mx.example.com[192.0.2.1] said: 553 5.7.1 <alice@example.org>: Sender address rejected (in reply to MAIL FROM command)
+D: 2 host mx.example.com[192.0.2.1] said: 553 5.7.1 <alice@example.org>: Sender address \
+    rejected (in reply to MAIL FROM command)
 )"},
         {"MAIL deferred, not pipelined", "", R"(
 !send
@@ -326,11 +304,8 @@ D: 2 host mx.example.com[192.0.2.1] said: 451 4.3.0 not now (in reply to DATA co
 }
 
 // The lines every pipelined three-recipient message opens with, all accepted, up to the 354.
-#define ACCEPT_ALL                                                                           \
-    "!send\nC: MAIL FROM:<alice@example.org>\nC: RCPT TO:<bob@example.com>\n"                \
-    "C: RCPT TO:<carol@example.com>\nC: RCPT TO:<dave@example.com>\nC: DATA\nS: 250 ok\n"    \
-    "S: 250 ok\nS: 250 ok\nS: 250 ok\nS: 354 go\nC: Received: from a\nC: Subject: hi\nC:\n" \
-    "C: hello\nC: .\n"
+#define ACCEPT_ALL \
+    SEND_THREE "C: DATA\nS: 250 ok\nS: 250 ok\nS: 250 ok\nS: 250 ok\nS: 354 go\n" DATA_CONTENT
 
 TEST(ClientTransaction, EndOfData) {
     const TxnCase cases[] = {
@@ -339,25 +314,18 @@ S: 452 4.3.1 Insufficient system storage
 = ready
 R: 0 deferred 452 4.3.1
 R: 2 deferred 452 4.3.1
-D: 1 host mx.example.com[192.0.2.1] said: 452 4.3.1 Insufficient system storage (in reply to end of DATA command)
+D: 1 host mx.example.com[192.0.2.1] said: 452 4.3.1 Insufficient system storage (in reply to \
+    end of DATA command)
 )"},
-        {"554 after the content: accepted recipients failed, refused keep theirs", "PIPELINING", R"(
-!send
-C: MAIL FROM:<alice@example.org>
-C: RCPT TO:<bob@example.com>
-C: RCPT TO:<carol@example.com>
-C: RCPT TO:<dave@example.com>
+        {"554 after the content: accepted recipients failed, refused keep theirs", "PIPELINING",
+         SEND_THREE R"(
 C: DATA
 S: 250 ok
 S: 250 ok
 S: 451 4.2.0 greylisted
 S: 250 ok
 S: 354 go
-C: Received: from a
-C: Subject: hi
-C:
-C: hello
-C: .
+)" DATA_CONTENT R"(
 S: 554 5.7.1 Message rejected: spam
 = ready
 R: 0 failed 554 5.7.1
@@ -369,14 +337,16 @@ S: 550-5.7.1 Message rejected
 S: 550-5.7.1 see https://example.com/policy
 S: 550 5.7.1 for details
 = ready
-D: 0 host mx.example.com[192.0.2.1] said: 550 5.7.1 Message rejected see https://example.com/policy for details (in reply to end of DATA command)
+D: 0 host mx.example.com[192.0.2.1] said: 550 5.7.1 Message rejected see \
+    https://example.com/policy for details (in reply to end of DATA command)
 )"},
         {"timeout after the content", "PIPELINING", ACCEPT_ALL R"(
 W: end_of_data
 !timeout
 = close
 R: 0 deferred 0 4.4.2
-D: 1 conversation with mx.example.com[192.0.2.1] timed out while sending end of data -- message may be sent more than once
+D: 1 conversation with mx.example.com[192.0.2.1] timed out while sending end of data -- message \
+    may be sent more than once
 F: timeout
 )"},
     };
@@ -385,12 +355,7 @@ F: timeout
 
 TEST(ClientTransaction, ConnectionLevelFailures) {
     const TxnCase cases[] = {
-        {"421 at RCPT: every recipient not final deferred", "PIPELINING", R"(
-!send
-C: MAIL FROM:<alice@example.org>
-C: RCPT TO:<bob@example.com>
-C: RCPT TO:<carol@example.com>
-C: RCPT TO:<dave@example.com>
+        {"421 at RCPT: every recipient not final deferred", "PIPELINING", SEND_THREE R"(
 C: DATA
 S: 250 ok
 S: 550 5.1.1 no such user
@@ -399,7 +364,8 @@ S: 421 4.7.0 mx.example.com Error: too many errors
 R: 0 failed 550 5.1.1
 R: 1 deferred 421 4.7.0
 R: 2 deferred 421 4.7.0
-D: 2 host mx.example.com[192.0.2.1] said: 421 4.7.0 mx.example.com Error: too many errors (in reply to RCPT TO command)
+D: 2 host mx.example.com[192.0.2.1] said: 421 4.7.0 mx.example.com Error: too many errors (in \
+    reply to RCPT TO command)
 F: service_closing 421 4.7.0
 )"},
         {"lost during RCPT", "", R"(
@@ -450,11 +416,7 @@ TEST(ClientTransaction, Reuse) {
         {"after a clean transaction: MAIL directly", "PIPELINING", ACCEPT_ALL R"(
 S: 250 2.0.0 Ok: queued as A
 = ready
-!send
-C: MAIL FROM:<alice@example.org>
-C: RCPT TO:<bob@example.com>
-C: RCPT TO:<carol@example.com>
-C: RCPT TO:<dave@example.com>
+)" SEND_THREE R"(
 C: DATA
 T: 2
 R: 0 pending
@@ -519,7 +481,8 @@ C: ...
 C: ..x
 C: .
 S: 250 ok
-)", with_body({".hidden\r\na.b\r\n.\r\n..\r", "\n", ".x\r\n"})},
+)",
+         with_body({".hidden\r\na.b\r\n.\r\n..\r", "\n", ".x\r\n"})},
         {"content that is only a dot line", "", R"(
 !send
 C: MAIL FROM:<alice@example.org>
@@ -532,7 +495,8 @@ C: ..
 C: .
 S: 250 ok
 = ready
-)", with_body({".\r\n"})},
+)",
+         with_body({".\r\n"})},
         {"empty content", "", R"(
 !send
 C: MAIL FROM:<alice@example.org>
@@ -544,19 +508,16 @@ S: 354 go
 C: .
 S: 250 ok
 = ready
-)", with_body({})},
+)",
+         with_body({})},
     };
     run_cases(cases);
 }
 
 TEST(ClientTransaction, Bdat) {
     const TxnCase cases[] = {
-        {"pipelined chunks of 16 octets, never ending between CR and LF", "PIPELINING|CHUNKING", R"(
-!send
-C: MAIL FROM:<alice@example.org>
-C: RCPT TO:<bob@example.com>
-C: RCPT TO:<carol@example.com>
-C: RCPT TO:<dave@example.com>
+        {"pipelined chunks of 16 octets, never ending between CR and LF", "PIPELINING|CHUNKING",
+         SEND_THREE R"(
 S: 250 ok
 S: 250 ok
 S: 550 no
@@ -571,7 +532,8 @@ S: 250 2.0.0 Ok: 40 octets, queued as Q
 R: 0 delivered 250
 R: 1 failed 550
 R: 2 delivered
-)", TestMessage{}, 16},
+)",
+         TestMessage{}, 16},
         {"not pipelined: one chunk per reply; exact multiple", "CHUNKING", R"(
 !send
 C: MAIL FROM:<alice@example.org>
@@ -587,13 +549,9 @@ S: 250 ok
 C~ BDAT 20 LAST\r\nbject: hi\r\n\r\nhello\r\n
 S: 250 ok
 = ready
-)", TestMessage{}, 20},
-        {"first chunk refused, pipelined: the rest consumed", "PIPELINING|CHUNKING", R"(
-!send
-C: MAIL FROM:<alice@example.org>
-C: RCPT TO:<bob@example.com>
-C: RCPT TO:<carol@example.com>
-C: RCPT TO:<dave@example.com>
+)",
+         TestMessage{}, 20},
+        {"first chunk refused, pipelined: the rest consumed", "PIPELINING|CHUNKING", SEND_THREE R"(
 S: 250 ok
 S: 250 ok
 S: 250 ok
@@ -610,13 +568,9 @@ C: MAIL FROM:<alice@example.org>
 C: RCPT TO:<bob@example.com>
 C: RCPT TO:<carol@example.com>
 C: RCPT TO:<dave@example.com>
-)", TestMessage{}, 30},
-        {"all refused: no BDAT", "PIPELINING|CHUNKING", R"(
-!send
-C: MAIL FROM:<alice@example.org>
-C: RCPT TO:<bob@example.com>
-C: RCPT TO:<carol@example.com>
-C: RCPT TO:<dave@example.com>
+)",
+         TestMessage{}, 30},
+        {"all refused: no BDAT", "PIPELINING|CHUNKING", SEND_THREE R"(
 S: 250 ok
 S: 550 no
 S: 550 no
@@ -633,7 +587,8 @@ C: BDAT 0 LAST
 S: 250 ok
 = ready
 R: 0 delivered
-)", with_body({})},
+)",
+         with_body({})},
         {"BINARYMIME over BDAT", "CHUNKING|BINARYMIME", R"(
 !send
 C: MAIL FROM:<alice@example.org> BODY=BINARYMIME
@@ -643,14 +598,17 @@ S: 250 ok
 C~ BDAT 10 LAST\r\nbin\rary\n\r\n
 S: 250 ok
 = ready
-)", binary_message()},
+)",
+         binary_message()},
         {"BINARYMIME without BINARYMIME: 5.6.3", "CHUNKING|8BITMIME", R"(
 !send
 = ready
 T: 0
 R: 0 failed 0 5.6.3
-D: 0 BINARYMIME content cannot be relayed: host mx.example.com[192.0.2.1] does not offer CHUNKING and BINARYMIME
-)", binary_message()},
+D: 0 BINARYMIME content cannot be relayed: host mx.example.com[192.0.2.1] does not offer \
+    CHUNKING and BINARYMIME
+)",
+         binary_message()},
     };
     run_cases(cases);
 }
