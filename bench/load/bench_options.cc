@@ -32,10 +32,12 @@ base::Result<SocketAddress> parse_socket_address(const std::string& text, bool p
     std::string port;
     if (!text.empty() && text[0] == '[') {
         size_t close = text.find(']');
-        if (close == std::string::npos) return base::make_error(base::Errc::invalid, "bad address " + text);
+        if (close == std::string::npos)
+            return base::make_error(base::Errc::invalid, "bad address " + text);
         host = text.substr(1, close - 1);
         if (close + 1 < text.size()) {
-            if (text[close + 1] != ':') return base::make_error(base::Errc::invalid, "bad address " + text);
+            if (text[close + 1] != ':')
+                return base::make_error(base::Errc::invalid, "bad address " + text);
             port = text.substr(close + 2);
         }
     } else if (size_t colon = text.rfind(':');
@@ -119,11 +121,17 @@ Setter unsigned_into(T* field, uint64_t min, uint64_t max) {
 }
 
 Setter flag(bool* field) {
-    return [=](const std::string&) { *field = true; return std::string(); };
+    return [=](const std::string&) {
+        *field = true;
+        return std::string();
+    };
 }
 
 Setter text_into(std::string* field) {
-    return [=](const std::string& v) { *field = v; return std::string(); };
+    return [=](const std::string& v) {
+        *field = v;
+        return std::string();
+    };
 }
 
 Setter address_into(SocketAddress* field) {
@@ -135,7 +143,8 @@ Setter address_into(SocketAddress* field) {
     };
 }
 
-base::Result<void> walk(const std::vector<std::string>& args, const std::map<std::string, Spec>& specs) {
+base::Result<void> walk(const std::vector<std::string>& args,
+                        const std::map<std::string, Spec>& specs) {
     for (size_t i = 0; i < args.size(); ++i) {
         std::string name = args[i];
         std::string value;
@@ -146,7 +155,8 @@ base::Result<void> walk(const std::vector<std::string>& args, const std::map<std
             inline_value = true;
         }
         auto it = specs.find(name);
-        if (it == specs.end()) return base::make_error(base::Errc::invalid, "unknown option " + name);
+        if (it == specs.end())
+            return base::make_error(base::Errc::invalid, "unknown option " + name);
         if (it->second.takes_value && !inline_value) {
             if (i + 1 >= args.size())
                 return base::make_error(base::Errc::invalid, name + " needs a value");
@@ -165,13 +175,16 @@ base::Result<SourceOptions> parse_source_options(const std::vector<std::string>&
     bool have_to = false;
     std::string from_list;
     std::map<std::string, Spec> specs = {
-        {"--to", {true, [&](const std::string& v) {
-             have_to = true;
-             return address_into(&o.to)(v);
-         }}},
+        {"--to",
+         {true,
+          [&](const std::string& v) {
+              have_to = true;
+              return address_into(&o.to)(v);
+          }}},
         {"--sessions", {true, unsigned_into(&o.sessions, 1, 100000)}},
         {"--messages", {true, unsigned_into(&o.messages, 1, UINT64_MAX / 2)}},
-        {"--duration", {true, [&](const std::string& v) { return parse_double(v, 0.001, 1e7, &o.duration_s); }}},
+        {"--duration",
+         {true, [&](const std::string& v) { return parse_double(v, 0.001, 1e7, &o.duration_s); }}},
         {"--size", {true, unsigned_into(&o.size_bytes, 1, uint64_t(1) << 30)}},
         {"--eml", {true, text_into(&o.eml_dir)}},
         {"--rcpts", {true, unsigned_into(&o.rcpts, 1, 1000)}},
@@ -179,7 +192,8 @@ base::Result<SourceOptions> parse_source_options(const std::vector<std::string>&
         {"--starttls", {false, flag(&o.starttls)}},
         {"--bdat", {false, flag(&o.bdat)}},
         {"--new-connection-per-message", {false, flag(&o.new_connection_per_message)}},
-        {"--rate", {true, [&](const std::string& v) { return parse_double(v, 0, 1e9, &o.rate_per_s); }}},
+        {"--rate",
+         {true, [&](const std::string& v) { return parse_double(v, 0, 1e9, &o.rate_per_s); }}},
         {"--from-addresses", {true, text_into(&from_list)}},
         {"--threads", {true, unsigned_into(&o.threads, 1, 256)}},
         {"--json", {false, flag(&o.json)}},
@@ -187,12 +201,14 @@ base::Result<SourceOptions> parse_source_options(const std::vector<std::string>&
         {"--helo", {true, text_into(&o.helo)}},
         {"--mail-from", {true, text_into(&o.mail_from)}},
         {"--rcpt-to", {true, text_into(&o.rcpt_to)}},
-        {"--timeout", {true, [&](const std::string& v) { return parse_double(v, 0.01, 1e6, &o.timeout_s); }}},
+        {"--timeout",
+         {true, [&](const std::string& v) { return parse_double(v, 0.01, 1e6, &o.timeout_s); }}},
     };
     if (auto r = walk(args, specs); !r) return r.error();
     if (!have_to) return base::make_error(base::Errc::invalid, "source needs --to HOST:PORT");
     if (o.messages != 0 && o.duration_s != 0)
-        return base::make_error(base::Errc::invalid, "--messages and --duration exclude each other");
+        return base::make_error(base::Errc::invalid,
+                                "--messages and --duration exclude each other");
     if (o.messages == 0 && o.duration_s == 0) o.messages = 1000;
     if (o.rcpt_to.find('@') == std::string::npos)
         return base::make_error(base::Errc::invalid, "--rcpt-to: want local@domain");
@@ -202,7 +218,8 @@ base::Result<SourceOptions> parse_source_options(const std::vector<std::string>&
         size_t comma = from_list.find(',', start);
         if (comma == std::string::npos) comma = from_list.size();
         auto a = parse_socket_address(from_list.substr(start, comma - start), false);
-        if (!a) return base::make_error(base::Errc::invalid, "--from-addresses: " + a.error().message);
+        if (!a)
+            return base::make_error(base::Errc::invalid, "--from-addresses: " + a.error().message);
         o.from_addresses.push_back(*a);
         start = comma + 1;
     }
@@ -213,26 +230,30 @@ base::Result<SinkOptions> parse_sink_options(const std::vector<std::string>& arg
     SinkOptions o;
     bool have_listen = false;
     std::map<std::string, Spec> specs = {
-        {"--listen", {true, [&](const std::string& v) {
-             have_listen = true;
-             return address_into(&o.listen)(v);
-         }}},
+        {"--listen",
+         {true,
+          [&](const std::string& v) {
+              have_listen = true;
+              return address_into(&o.listen)(v);
+          }}},
         {"--store", {true, text_into(&o.store_dir)}},
         {"--latency-ms", {true, unsigned_into(&o.latency_ms, 0, 600000)}},
         {"--tempfail", {true, [&](const std::string& v) { return parse_share(v, &o.tempfail); }}},
         {"--permfail", {true, [&](const std::string& v) { return parse_share(v, &o.permfail); }}},
         {"--drop", {true, [&](const std::string& v) { return parse_share(v, &o.drop); }}},
-        {"--fail-at", {true, [&](const std::string& v) {
-             if (v != "rcpt" && v != "data") return std::string("want rcpt or data");
-             o.fail_at_rcpt = (v == "rcpt");
-             return std::string();
-         }}},
+        {"--fail-at",
+         {true,
+          [&](const std::string& v) {
+              if (v != "rcpt" && v != "data") return std::string("want rcpt or data");
+              o.fail_at_rcpt = (v == "rcpt");
+              return std::string();
+          }}},
         {"--max-per-conn", {true, unsigned_into(&o.max_per_conn, 1, UINT64_MAX)}},
         {"--max-conns", {true, unsigned_into(&o.max_conns, 1, 10000000)}},
         {"--threads", {true, unsigned_into(&o.threads, 1, 256)}},
-        {"--report-interval", {true, [&](const std::string& v) {
-             return parse_double(v, 0.01, 1e6, &o.report_interval_s);
-         }}},
+        {"--report-interval",
+         {true,
+          [&](const std::string& v) { return parse_double(v, 0.01, 1e6, &o.report_interval_s); }}},
         {"--json", {false, flag(&o.json)}},
         {"--tls-cert", {true, text_into(&o.tls_cert)}},
         {"--tls-key", {true, text_into(&o.tls_key)}},

@@ -28,7 +28,7 @@ struct SourceOptions {
     SocketAddress to;
     std::vector<SocketAddress> from_addresses;  // bound round-robin, port chosen at connect
     unsigned sessions = 10;
-    uint64_t messages = 0;        // 0 with duration_s == 0 means 1000
+    uint64_t messages = 0;  // 0 with duration_s == 0 means 1000
     double duration_s = 0;
     size_t size_bytes = 1024;
     std::string eml_dir;
@@ -37,28 +37,28 @@ struct SourceOptions {
     bool starttls = false;
     bool bdat = false;
     bool new_connection_per_message = false;
-    double rate_per_s = 0;        // 0: flat out
+    double rate_per_s = 0;  // 0: flat out
     unsigned threads = 1;
     bool json = false;
-    bool quiet = false;           // no progress line
+    bool quiet = false;  // no progress line
     std::string helo = "ringmta-bench.invalid";
     std::string mail_from = "bench@source.example";
-    std::string rcpt_to = "user@example.net";   // +k is added before '@' for recipient k > 0
-    double timeout_s = 30;        // a reply that takes longer closes the session
+    std::string rcpt_to = "user@example.net";  // +k is added before '@' for recipient k > 0
+    double timeout_s = 30;                     // a reply that takes longer closes the session
 };
 
 struct SinkOptions {
     SocketAddress listen;
     std::string store_dir;
     uint32_t latency_ms = 0;
-    double tempfail = 0;          // shares in [0, 1]; "5%" is also accepted
+    double tempfail = 0;  // shares in [0, 1]; "5%" is also accepted
     double permfail = 0;
     double drop = 0;
-    bool fail_at_rcpt = false;    // --fail-at rcpt|data
-    uint64_t max_per_conn = 0;    // 0: unlimited
-    uint32_t max_conns = 0;       // 0: unlimited
+    bool fail_at_rcpt = false;  // --fail-at rcpt|data
+    uint64_t max_per_conn = 0;  // 0: unlimited
+    uint32_t max_conns = 0;     // 0: unlimited
     unsigned threads = 1;
-    double report_interval_s = 0; // 0: only at exit
+    double report_interval_s = 0;  // 0: only at exit
     bool json = false;
     std::string tls_cert;
     std::string tls_key;

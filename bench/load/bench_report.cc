@@ -84,7 +84,8 @@ unsigned wait_main(const std::function<bool()>& done, double interval_s,
         if (sigtimedwait(&set, nullptr, &wait) > 0) on_signal(++signals);
         timespec now{};
         clock_gettime(CLOCK_MONOTONIC, &now);
-        double elapsed_s = double(now.tv_sec - start.tv_sec) + double(now.tv_nsec - start.tv_nsec) / 1e9;
+        double elapsed_s =
+            double(now.tv_sec - start.tv_sec) + double(now.tv_nsec - start.tv_nsec) / 1e9;
         if (interval_s > 0 && elapsed_s >= next_tick_s) {
             next_tick_s += interval_s;
             tick(elapsed_s);

@@ -9,7 +9,7 @@
 namespace ringmta::bench {
 
 class DataScanner {
-public:
+  public:
     // Start of a message: the first byte is at a line start.
     void reset() { state_ = State::line_start; }
     // Consumes input up to and including the terminating ".\r\n" (then `*ended` is set) or all
@@ -17,7 +17,7 @@ public:
     // unless it is null. A bare LF counts as a line end, as most receivers do.
     size_t scan(const char* data, size_t size, std::string* out, bool* ended);
 
-private:
+  private:
     enum class State { line_start, mid_line, dot, dot_cr };
     State state_ = State::line_start;
 };

@@ -13,19 +13,21 @@ namespace ringmta::bench {
 // A counter written by one thread and read by any: relaxed load + store compiles to a plain
 // add on x86, so the writer pays no locked instruction.
 class Counter {
-public:
-    void add(uint64_t n = 1) { v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  public:
+    void add(uint64_t n = 1) {
+        v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
     void raise_to(uint64_t n) {
         if (n > get()) v_.store(n, std::memory_order_relaxed);
     }
     uint64_t get() const { return v_.load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::atomic<uint64_t> v_{0};
 };
 
 class LatencyHistogram {
-public:
+  public:
     static constexpr unsigned sub_bucket_bits = 8;  // values below 256 are exact
     static constexpr unsigned half = 1u << (sub_bucket_bits - 1);
     static constexpr size_t bucket_count = size_t(half) * (64 - sub_bucket_bits + 2);
@@ -48,7 +50,7 @@ public:
     // The largest value that maps to bucket `index`.
     static uint64_t upper_bound_of(size_t index);
 
-private:
+  private:
     std::array<Counter, bucket_count> buckets_{};
     Counter count_;
     Counter max_;

@@ -102,7 +102,8 @@ MessageCorpus MessageCorpus::generated(size_t size_bytes) {
     MessageCorpus c;
     c.generated_ = true;
     size_t body = size_bytes > generated_header_estimate_bytes
-                      ? size_bytes - generated_header_estimate_bytes : 0;
+                      ? size_bytes - generated_header_estimate_bytes
+                      : 0;
     c.messages_.push_back(prepare("generated", generated_body(body)));
     return c;
 }

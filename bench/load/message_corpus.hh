@@ -25,14 +25,14 @@ std::string remove_header(std::string_view message, std::string_view name);
 std::string generated_body(size_t bytes);
 
 struct PreparedMessage {
-    std::string name;      // file name, or "generated"
-    std::string stuffed;   // for DATA: dot-stuffed, ends in CRLF (no terminating ".")
-    std::string raw;       // for BDAT: normalised, not stuffed
+    std::string name;     // file name, or "generated"
+    std::string stuffed;  // for DATA: dot-stuffed, ends in CRLF (no terminating ".")
+    std::string raw;      // for BDAT: normalised, not stuffed
     bool eight_bit = false;
 };
 
 class MessageCorpus {
-public:
+  public:
     // A generated message of about `size_bytes` including the per-message headers.
     static MessageCorpus generated(size_t size_bytes);
     // Every *.eml of `dir` in name order; fails if there is none or one cannot be read.
@@ -45,7 +45,7 @@ public:
         return messages_[size_t(sequence % messages_.size())];
     }
 
-private:
+  private:
     bool generated_ = false;
     std::vector<PreparedMessage> messages_;
 };
@@ -54,10 +54,10 @@ private:
 // submission, for the sink's end-to-end latency) and a unique Message-ID.
 struct HeaderFields {
     uint64_t sent_unix_ns = 0;
-    uint64_t sequence = 0;     // global message number
-    uint32_t run_id = 0;       // distinguishes runs (pid) in Message-IDs
-    bool full = false;         // also Date/From/To/Subject and the empty line
-    std::string_view date;     // RFC 5322 date, cached per second by the caller
+    uint64_t sequence = 0;  // global message number
+    uint32_t run_id = 0;    // distinguishes runs (pid) in Message-IDs
+    bool full = false;      // also Date/From/To/Subject and the empty line
+    std::string_view date;  // RFC 5322 date, cached per second by the caller
     std::string_view from;
     std::string_view to;
 };

@@ -9,6 +9,21 @@
 #include "bench/load/sink_runner.hh"
 #include "bench/load/source_runner.hh"
 
+namespace {
+
+template <typename Parse, typename Run>
+int parse_and_run(const char* command, const std::vector<std::string>& args, Parse parse, Run run) {
+    auto options = parse(args);
+    if (!options) {
+        fprintf(stderr, "ringmta-bench %s: %s\n%s", command, options.error().message.c_str(),
+                ringmta::bench::bench_usage());
+        return 2;
+    }
+    return run(*options);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     using namespace ringmta::bench;
     if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
@@ -17,22 +32,8 @@ int main(int argc, char** argv) {
     }
     std::string command = argv[1];
     std::vector<std::string> args(argv + 2, argv + argc);
-    if (command == "source") {
-        auto options = parse_source_options(args);
-        if (!options) {
-            fprintf(stderr, "ringmta-bench source: %s\n%s", options.error().message.c_str(), bench_usage());
-            return 2;
-        }
-        return run_source(*options);
-    }
-    if (command == "sink") {
-        auto options = parse_sink_options(args);
-        if (!options) {
-            fprintf(stderr, "ringmta-bench sink: %s\n%s", options.error().message.c_str(), bench_usage());
-            return 2;
-        }
-        return run_sink(*options);
-    }
+    if (command == "source") return parse_and_run("source", args, parse_source_options, run_source);
+    if (command == "sink") return parse_and_run("sink", args, parse_sink_options, run_sink);
     fprintf(stderr, "ringmta-bench: unknown command '%s'\n%s", command.c_str(), bench_usage());
     return 2;
 }

@@ -125,7 +125,8 @@ void SinkConnection::consume(const char* data, size_t size) {
     while (size > 0 && mode_ != Mode::closing && !discard_rest_) {
         if (mode_ == Mode::data) {
             bool ended = false;
-            size_t used = scanner_.scan(data, size, worker_.options().store_dir.empty() ? nullptr : &message_, &ended);
+            size_t used = scanner_.scan(
+                data, size, worker_.options().store_dir.empty() ? nullptr : &message_, &ended);
             content(data, used);
             data += used;
             size -= used;
@@ -327,7 +328,8 @@ void SinkConnection::store_message() {
         done += ok ? size_t(n) : 0;
     }
     if (fd >= 0) ::close(fd);
-    if (!ok) fprintf(stderr, "ringmta-bench sink: cannot store %s: %s\n", path.c_str(), strerror(errno));
+    if (!ok)
+        fprintf(stderr, "ringmta-bench sink: cannot store %s: %s\n", path.c_str(), strerror(errno));
 }
 
 void SinkConnection::reset_transaction() {

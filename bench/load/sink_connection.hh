@@ -18,7 +18,7 @@
 namespace ringmta::bench {
 
 class SinkConnection {
-public:
+  public:
     explicit SinkConnection(SinkWorker& worker);
     ~SinkConnection();
     SinkConnection(const SinkConnection&) = delete;
@@ -31,7 +31,7 @@ public:
     void begin_close();
     bool is_open() const { return fd_ >= 0; }
 
-private:
+  private:
     enum class Mode : uint8_t { command, data, bdat, closing };
 
     static void on_recv(engine::Completion* c, int result, uint32_t flags);
@@ -61,17 +61,17 @@ private:
     Mode mode_ = Mode::command;
     bool close_after_send_ = false;
     bool in_delay_ = false;
-    bool discard_rest_ = false;     // input after STARTTLS in the same read
+    bool discard_rest_ = false;  // input after STARTTLS in the same read
 
-    std::string line_;              // a command line split across reads
-    std::string out_;               // replies not yet handed to the kernel
+    std::string line_;  // a command line split across reads
+    std::string out_;   // replies not yet handed to the kernel
     std::string in_flight_;
     size_t sent_ = 0;
-    std::string own_buffer_;        // receive buffer when the kernel has no buffer rings
+    std::string own_buffer_;  // receive buffer when the kernel has no buffer rings
 
     std::optional<tls::TlsStream> tls_;
     std::string tls_plain_;
-    std::string tls_wire_;          // ciphertext (or the plaintext before STARTTLS) to send
+    std::string tls_wire_;  // ciphertext (or the plaintext before STARTTLS) to send
 
     bool mail_ = false;
     uint32_t rcpts_ = 0;
@@ -80,9 +80,9 @@ private:
     uint64_t bdat_left_ = 0;
     bool bdat_last_ = false;
     bool bdat_refused_ = false;
-    bool bdat_message_ = false;     // a BDAT message has started
+    bool bdat_message_ = false;  // a BDAT message has started
     uint64_t message_bytes_ = 0;
-    std::string message_;           // kept only with --store; capacity reused
+    std::string message_;  // kept only with --store; capacity reused
     char head_[64] = {};
     size_t head_size_ = 0;
 };

@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
+#include "bench/load/bench_clock.hh"
 #include "bench/load/bench_report.hh"
 #include "bench/load/sink_worker.hh"
-#include "bench/load/bench_clock.hh"
 
 namespace ringmta::bench {
 
@@ -44,18 +44,21 @@ void print_report(const SinkOptions& o, const std::vector<std::unique_ptr<SinkWo
     double rate = active_s > 0 ? double(messages - 1) / active_s : 0;
     double mean = connections > 0 ? double(messages) / double(connections) : 0;
     if (o.json) {
-        printf("{\"mode\": \"sink\", \"listen\": \"%s\", \"elapsed_s\": %.3f, \"active_s\": %.4f, "
-               "\"messages\": %" PRIu64 ", \"msgs_per_s\": %.1f, \"message_bytes\": %" PRIu64
-               ", \"wire_bytes\": %" PRIu64 ", \"connections\": %" PRIu64
-               ", \"refused_connections\": %" PRIu64 ", \"dropped_connections\": %" PRIu64
-               ", \"messages_per_connection\": {\"mean\": %.2f, \"max\": %" PRIu64
-               "}, \"latency_ms\": %s, \"replies\": %s}\n",
-               o.listen.text.c_str(), elapsed_s, active_s, messages, rate, bytes, wire,
-               connections, refused, dropped, mean, max_per_conn, latency_json(*latency).c_str(),
-               codes_json(codes).c_str());
+        printf(
+            "{\"mode\": \"sink\", \"listen\": \"%s\", \"elapsed_s\": %.3f, \"active_s\": %.4f, "
+            "\"messages\": %" PRIu64 ", \"msgs_per_s\": %.1f, \"message_bytes\": %" PRIu64
+            ", \"wire_bytes\": %" PRIu64 ", \"connections\": %" PRIu64
+            ", \"refused_connections\": %" PRIu64 ", \"dropped_connections\": %" PRIu64
+            ", \"messages_per_connection\": {\"mean\": %.2f, \"max\": %" PRIu64
+            "}, \"latency_ms\": %s, \"replies\": %s}\n",
+            o.listen.text.c_str(), elapsed_s, active_s, messages, rate, bytes, wire, connections,
+            refused, dropped, mean, max_per_conn, latency_json(*latency).c_str(),
+            codes_json(codes).c_str());
     } else {
-        printf("ringmta-bench sink %s: %" PRIu64 " messages, %.0f msgs/s over %.3f s, "
-               "%" PRIu64 " bytes\n", o.listen.text.c_str(), messages, rate, active_s, bytes);
+        printf("ringmta-bench sink %s: %" PRIu64
+               " messages, %.0f msgs/s over %.3f s, "
+               "%" PRIu64 " bytes\n",
+               o.listen.text.c_str(), messages, rate, active_s, bytes);
         printf("  connections %" PRIu64 " (refused %" PRIu64 ", dropped %" PRIu64
                "), messages per connection mean %.2f max %" PRIu64 "\n",
                connections, refused, dropped, mean, max_per_conn);
@@ -69,7 +72,7 @@ void print_report(const SinkOptions& o, const std::vector<std::unique_ptr<SinkWo
 
 int run_sink(const SinkOptions& options) {
     if (!options.store_dir.empty()) {
-        struct stat st{};
+        struct stat st {};
         if (stat(options.store_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
             fprintf(stderr, "ringmta-bench sink: --store %s is not a directory\n",
                     options.store_dir.c_str());
@@ -97,8 +100,8 @@ int run_sink(const SinkOptions& options) {
         for (auto& t : threads) t.join();
         return 1;
     }
-    fprintf(stderr, "ringmta-bench sink: listening on %s (%u threads)\n", options.listen.text.c_str(),
-            options.threads);
+    fprintf(stderr, "ringmta-bench sink: listening on %s (%u threads)\n",
+            options.listen.text.c_str(), options.threads);
     uint64_t start_ns = monotonic_ns();
     auto elapsed = [&] { return double(monotonic_ns() - start_ns) / 1e9; };
     wait_main([&] { return shared.stop.load(); }, options.report_interval_s,

@@ -12,22 +12,25 @@
 #include <cstdio>
 #include <cstring>
 
-#include "bench/load/sink_connection.hh"
 #include "bench/load/bench_clock.hh"
+#include "bench/load/sink_connection.hh"
 
 namespace ringmta::bench {
 
 namespace {
-constexpr unsigned recv_buffer_count = 512;      // power of two
+constexpr unsigned recv_buffer_count = 512;  // power of two
 constexpr size_t recv_buffer_bytes = 16384;
 }  // namespace
 
 SinkWorker::SinkWorker(SinkShared& shared, unsigned index)
-    : shared_(shared), index_(index), random_state_(shared.options->seed * 2654435761u + index + 1) {
+    : shared_(shared),
+      index_(index),
+      random_state_(shared.options->seed * 2654435761u + index + 1) {
     accept_.owner = this;
     accept_.callback = &SinkWorker::on_accept;
     const std::string& host = shared.options->hostname;
-    std::string common = "250-" + host + "\r\n250-PIPELINING\r\n250-SIZE 1073741824\r\n"
+    std::string common = "250-" + host +
+                         "\r\n250-PIPELINING\r\n250-SIZE 1073741824\r\n"
                          "250-8BITMIME\r\n250-CHUNKING\r\n250-SMTPUTF8\r\n250-DSN\r\n";
     ehlo_ = common + "250 ENHANCEDSTATUSCODES\r\n";
     ehlo_tls_ = common + "250-STARTTLS\r\n250 ENHANCEDSTATUSCODES\r\n";
@@ -53,7 +56,8 @@ bool SinkWorker::init() {
         return false;
     };
     if (auto r = ring_.init(1024, 16384); !r) return fail(r.error().message);
-    buffer_ring_ok_ = buffer_ring_.init(ring_.raw(), 1, recv_buffer_count, recv_buffer_bytes).has_value();
+    buffer_ring_ok_ =
+        buffer_ring_.init(ring_.raw(), 1, recv_buffer_count, recv_buffer_bytes).has_value();
     if (!o.tls_cert.empty()) {
         if (auto r = tls_.init_server(o.tls_cert, o.tls_key); !r) return fail(r.error().message);
         tls_ok_ = true;
@@ -65,7 +69,8 @@ bool SinkWorker::init() {
     setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (::bind(listen_fd_, o.listen.raw(), o.listen.length) != 0)
         return fail("bind " + o.listen.text + ": " + strerror(errno));
-    if (::listen(listen_fd_, 4096) != 0) return fail("listen " + o.listen.text + ": " + strerror(errno));
+    if (::listen(listen_fd_, 4096) != 0)
+        return fail("listen " + o.listen.text + ": " + strerror(errno));
     arm_accept();
     ready_.store(true, std::memory_order_release);
     return true;

@@ -29,12 +29,12 @@ struct SinkShared {
 };
 
 struct SinkStats {
-    Counter messages;              // accepted with 250
-    Counter message_bytes;         // content bytes of accepted messages, as stored
-    Counter wire_bytes;            // everything received
-    Counter connections;           // admitted
-    Counter refused_connections;   // 421 at greeting (--max-conns)
-    Counter dropped_connections;   // --drop
+    Counter messages;             // accepted with 250
+    Counter message_bytes;        // content bytes of accepted messages, as stored
+    Counter wire_bytes;           // everything received
+    Counter connections;          // admitted
+    Counter refused_connections;  // 421 at greeting (--max-conns)
+    Counter dropped_connections;  // --drop
     Counter max_messages_per_connection;
     Counter first_message_ns, last_message_ns;  // monotonic; 0: none yet
     std::array<Counter, 600> replies;           // every 4xx/5xx reply sent
@@ -42,7 +42,7 @@ struct SinkStats {
 };
 
 class SinkWorker {
-public:
+  public:
     SinkWorker(SinkShared& shared, unsigned index);
     ~SinkWorker();
 
@@ -70,7 +70,7 @@ public:
     void receive_starved(SinkConnection* c) { starved_.push_back(c); }
     void connection_closed(SinkConnection* c);
 
-private:
+  private:
     static void on_accept(engine::Completion* c, int result, uint32_t flags);
     void arm_accept();
     void admit(int fd);
@@ -78,7 +78,7 @@ private:
 
     SinkShared& shared_;
     unsigned index_;
-    engine::Ring ring_;                // declared first: destroyed after the buffer ring
+    engine::Ring ring_;  // declared first: destroyed after the buffer ring
     engine::BufferRing buffer_ring_;
     bool buffer_ring_ok_ = false;
     tls::TlsContext tls_;

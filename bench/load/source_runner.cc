@@ -61,22 +61,23 @@ void print_report(const SourceOptions& o, const SourceTotals& t, double elapsed_
     double rate = elapsed_s > 0 ? double(t.accepted) / elapsed_s : 0;
     double bytes_rate = elapsed_s > 0 ? double(t.message_bytes) / elapsed_s : 0;
     if (o.json) {
-        printf("{\"mode\": \"source\", \"to\": \"%s\", \"elapsed_s\": %.4f, \"sessions\": %u, "
-               "\"threads\": %u, \"messages_accepted\": %" PRIu64 ", \"messages_failed\": %" PRIu64
-               ", \"messages_retried\": %" PRIu64 ", \"recipients_accepted\": %" PRIu64
-               ", \"msgs_per_s\": %.1f, \"bytes_per_s\": %.0f, \"message_bytes\": %" PRIu64
-               ", \"wire_bytes\": %" PRIu64 ", \"connections\": %" PRIu64
-               ", \"connect_errors\": %" PRIu64 ", \"lost_connections\": %" PRIu64
-               ", \"timeouts\": %" PRIu64 ", \"sessions_given_up\": %" PRIu64
-               ", \"latency_ms\": %s, \"replies\": %s}\n",
-               o.to.text.c_str(), elapsed_s, o.sessions, o.threads, t.accepted, t.failed,
-               t.retried, t.rcpts, rate, bytes_rate, t.message_bytes, t.wire_bytes,
-               t.connections, t.connect_errors, t.lost, t.timeouts, t.given_up,
-               latency_json(*t.latency).c_str(), codes_json(t.codes).c_str());
+        printf(
+            "{\"mode\": \"source\", \"to\": \"%s\", \"elapsed_s\": %.4f, \"sessions\": %u, "
+            "\"threads\": %u, \"messages_accepted\": %" PRIu64 ", \"messages_failed\": %" PRIu64
+            ", \"messages_retried\": %" PRIu64 ", \"recipients_accepted\": %" PRIu64
+            ", \"msgs_per_s\": %.1f, \"bytes_per_s\": %.0f, \"message_bytes\": %" PRIu64
+            ", \"wire_bytes\": %" PRIu64 ", \"connections\": %" PRIu64
+            ", \"connect_errors\": %" PRIu64 ", \"lost_connections\": %" PRIu64
+            ", \"timeouts\": %" PRIu64 ", \"sessions_given_up\": %" PRIu64
+            ", \"latency_ms\": %s, \"replies\": %s}\n",
+            o.to.text.c_str(), elapsed_s, o.sessions, o.threads, t.accepted, t.failed, t.retried,
+            t.rcpts, rate, bytes_rate, t.message_bytes, t.wire_bytes, t.connections,
+            t.connect_errors, t.lost, t.timeouts, t.given_up, latency_json(*t.latency).c_str(),
+            codes_json(t.codes).c_str());
     } else {
         printf("ringmta-bench source -> %s: %s\n", o.to.text.c_str(), describe_load(o).c_str());
-        printf("  accepted %" PRIu64 " in %.3f s: %.0f msgs/s, %.2f MB/s\n", t.accepted,
-               elapsed_s, rate, bytes_rate / 1e6);
+        printf("  accepted %" PRIu64 " in %.3f s: %.0f msgs/s, %.2f MB/s\n", t.accepted, elapsed_s,
+               rate, bytes_rate / 1e6);
         printf("  failed %" PRIu64 ", retried %" PRIu64 ", connections %" PRIu64
                " (connect errors %" PRIu64 ", lost %" PRIu64 ", timeouts %" PRIu64 ")\n",
                t.failed, t.retried, t.connections, t.connect_errors, t.lost, t.timeouts);
@@ -105,13 +106,15 @@ int run_source(const SourceOptions& options) {
     shared.corpus = &corpus;
     shared.run_id = uint32_t(getpid());
     shared.start_ns = monotonic_ns();
-    if (options.duration_s > 0) shared.deadline_ns = shared.start_ns + uint64_t(options.duration_s * 1e9);
+    if (options.duration_s > 0)
+        shared.deadline_ns = shared.start_ns + uint64_t(options.duration_s * 1e9);
 
     block_stop_signals();
     std::vector<std::unique_ptr<SourceWorker>> workers;
     unsigned first = 0;
     for (unsigned i = 0; i < options.threads; ++i) {
-        unsigned count = options.sessions / options.threads + (i < options.sessions % options.threads ? 1 : 0);
+        unsigned count =
+            options.sessions / options.threads + (i < options.sessions % options.threads ? 1 : 0);
         workers.push_back(std::make_unique<SourceWorker>(shared, first, count));
         first += count;
     }
@@ -135,8 +138,9 @@ int run_source(const SourceOptions& options) {
         double rate = double(t.accepted - last_accepted) / (elapsed_s - last_s);
         last_accepted = t.accepted;
         last_s = elapsed_s;
-        fprintf(stderr, "[%6.1fs] accepted %" PRIu64 " (%.0f/s) failed %" PRIu64
-                " conns %" PRIu64 " p50 %.3f ms p99 %.3f ms\n",
+        fprintf(stderr,
+                "[%6.1fs] accepted %" PRIu64 " (%.0f/s) failed %" PRIu64 " conns %" PRIu64
+                " p50 %.3f ms p99 %.3f ms\n",
                 elapsed_s, t.accepted, rate, t.failed, t.connections,
                 double(t.latency->percentile(50)) / 1e6, double(t.latency->percentile(99)) / 1e6);
     };

@@ -40,12 +40,14 @@ void append_rcpt(std::string& into, const std::string& rcpt_to, unsigned k) {
 
 }  // namespace
 
-SourceSession::SourceSession(SourceWorker& worker, unsigned index) : worker_(worker), index_(index) {
+SourceSession::SourceSession(SourceWorker& worker, unsigned index)
+    : worker_(worker), index_(index) {
     for (engine::Completion* c : {&connect_, &send_, &recv_}) c->owner = this;
     connect_.callback = &SourceSession::on_connect;
     send_.callback = &SourceSession::on_send;
     recv_.callback = &SourceSession::on_recv;
-    size_t envelope_bytes = 256 + size_t(worker.options().rcpts) * (worker.options().rcpt_to.size() + 24);
+    size_t envelope_bytes =
+        256 + size_t(worker.options().rcpts) * (worker.options().rcpt_to.size() + 24);
     pre_.reserve(envelope_bytes);
     post_.reserve(envelope_bytes);
     replies_.reserve(4096);
@@ -191,7 +193,8 @@ void SourceSession::parse_replies() {
         std::string_view line(replies_.data() + replies_pos_, eol - replies_pos_);
         replies_pos_ = eol + 2;
         if (line.size() < 3 || line[0] < '1' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
-            line[2] < '0' || line[2] > '9' || (line.size() > 3 && line[3] != ' ' && line[3] != '-')) {
+            line[2] < '0' || line[2] > '9' ||
+            (line.size() > 3 && line[3] != ' ' && line[3] != '-')) {
             lose_connection();  // not SMTP: nothing more on this connection can be trusted
             return;
         }
@@ -232,76 +235,76 @@ void SourceSession::on_reply(int code) {
     bool ok = code >= 200 && code < 300;
     const SourceOptions& o = worker_.options();
     switch (step) {
-    case Step::greeting:
-        if (!ok) return lose_connection();
-        return send_ehlo();
-    case Step::ehlo:
-        if (!ok) return lose_connection();
-        return after_ehlo();
-    case Step::starttls:
-        if (code != 220) {
-            if (!worker_.shared().warned.exchange(true))
-                fprintf(stderr, "ringmta-bench: STARTTLS refused with %d\n", code);
-            exhausted_ = true;
-            return send_quit();
-        }
-        return start_tls();
-    case Step::rset:
-        if (!pipelining_) next_transaction();
-        return;
-    case Step::mail:
-        if (!ok) {
-            transaction_failed_ = true;
-            if (!pipelining_) end_transaction(false);
+        case Step::greeting:
+            if (!ok) return lose_connection();
+            return send_ehlo();
+        case Step::ehlo:
+            if (!ok) return lose_connection();
+            return after_ehlo();
+        case Step::starttls:
+            if (code != 220) {
+                if (!worker_.shared().warned.exchange(true))
+                    fprintf(stderr, "ringmta-bench: STARTTLS refused with %d\n", code);
+                exhausted_ = true;
+                return send_quit();
+            }
+            return start_tls();
+        case Step::rset:
+            if (!pipelining_) next_transaction();
             return;
-        }
-        if (!pipelining_) {
-            append_rcpt(pre_, o.rcpt_to, rcpts_sent_++);
-            expect(Step::rcpt);
-            submit_output();
-        }
-        return;
-    case Step::rcpt:
-        if (ok) {
-            ++rcpts_ok_;
-            stats.rcpts_accepted.add();
-        }
-        if (pipelining_) return;
-        if (rcpts_sent_ < o.rcpts) {
-            append_rcpt(pre_, o.rcpt_to, rcpts_sent_++);
-            expect(Step::rcpt);
-        } else if (rcpts_ok_ == 0) {
-            return end_transaction(false);
-        } else if (bdat_) {
-            add_content(false);
-        } else {
-            pre_ += "DATA\r\n";
-            expect(Step::data);
-        }
-        return submit_output();
-    case Step::data:
-        if (code != 354) return end_transaction(false);
-        add_content(true);
-        // RFC 2920: the next transaction's commands may follow the content in the same write.
-        if (pipelining_ && !o.new_connection_per_message) build_envelope(post_);
-        return submit_output();
-    case Step::content_end:
-        final_pending_ = false;
-        ++messages_on_connection_;
-        if (ok) {
-            stats.accepted.add();
-            stats.message_bytes.add(final_bytes_);
-            stats.latency_ns.record(monotonic_ns() - final_sent_ns_);
-            failures_in_row_ = 0;
-            failing_since_ns_ = 0;
-        } else {
-            stats.failed.add();  // the end-of-data reply closes the transaction either way
-        }
-        if (!envelope_sent_) next_transaction();
-        return;
-    case Step::quit:
-        phase_ = Phase::quitting;  // the server closes first, so TIME_WAIT stays on its side
-        return;
+        case Step::mail:
+            if (!ok) {
+                transaction_failed_ = true;
+                if (!pipelining_) end_transaction(false);
+                return;
+            }
+            if (!pipelining_) {
+                append_rcpt(pre_, o.rcpt_to, rcpts_sent_++);
+                expect(Step::rcpt);
+                submit_output();
+            }
+            return;
+        case Step::rcpt:
+            if (ok) {
+                ++rcpts_ok_;
+                stats.rcpts_accepted.add();
+            }
+            if (pipelining_) return;
+            if (rcpts_sent_ < o.rcpts) {
+                append_rcpt(pre_, o.rcpt_to, rcpts_sent_++);
+                expect(Step::rcpt);
+            } else if (rcpts_ok_ == 0) {
+                return end_transaction(false);
+            } else if (bdat_) {
+                add_content(false);
+            } else {
+                pre_ += "DATA\r\n";
+                expect(Step::data);
+            }
+            return submit_output();
+        case Step::data:
+            if (code != 354) return end_transaction(false);
+            add_content(true);
+            // RFC 2920: the next transaction's commands may follow the content in the same write.
+            if (pipelining_ && !o.new_connection_per_message) build_envelope(post_);
+            return submit_output();
+        case Step::content_end:
+            final_pending_ = false;
+            ++messages_on_connection_;
+            if (ok) {
+                stats.accepted.add();
+                stats.message_bytes.add(final_bytes_);
+                stats.latency_ns.record(monotonic_ns() - final_sent_ns_);
+                failures_in_row_ = 0;
+                failing_since_ns_ = 0;
+            } else {
+                stats.failed.add();  // the end-of-data reply closes the transaction either way
+            }
+            if (!envelope_sent_) next_transaction();
+            return;
+        case Step::quit:
+            phase_ = Phase::quitting;  // the server closes first, so TIME_WAIT stays on its side
+            return;
     }
 }
 

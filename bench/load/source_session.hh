@@ -19,7 +19,7 @@
 namespace ringmta::bench {
 
 class SourceSession {
-public:
+  public:
     SourceSession(SourceWorker& worker, unsigned index);
     ~SourceSession();
     SourceSession(const SourceSession&) = delete;
@@ -34,9 +34,19 @@ public:
     bool send_pending() const { return send_.pending; }
     uint64_t due_ns() const { return due_ns_; }
 
-private:
+  private:
     enum class Phase : uint8_t { idle, connecting, open, quitting, closing, finished };
-    enum class Step : uint8_t { greeting, ehlo, starttls, mail, rcpt, data, content_end, rset, quit };
+    enum class Step : uint8_t {
+        greeting,
+        ehlo,
+        starttls,
+        mail,
+        rcpt,
+        data,
+        content_end,
+        rset,
+        quit
+    };
     struct Expected {
         Step step;
         uint32_t count;  // RCPT replies are one entry with a count
@@ -104,9 +114,9 @@ private:
     uint64_t final_sent_ns_ = 0;
     uint64_t final_bytes_ = 0;
 
-    bool exhausted_ = false;            // no message left to claim
+    bool exhausted_ = false;  // no message left to claim
     uint32_t messages_on_connection_ = 0;
-    uint64_t failing_since_ns_ = 0;     // first of consecutive connection failures, 0: none
+    uint64_t failing_since_ns_ = 0;  // first of consecutive connection failures, 0: none
     uint32_t failures_in_row_ = 0;
     uint64_t last_io_ns_ = 0;
 
@@ -123,7 +133,7 @@ private:
     msghdr msg_{};
 
     std::array<char, 16384> net_buffer_{};
-    std::string replies_;               // plaintext replies not yet parsed
+    std::string replies_;  // plaintext replies not yet parsed
     size_t replies_pos_ = 0;
 
     std::optional<tls::TlsStream> tls_;  // engaged from STARTTLS to the close

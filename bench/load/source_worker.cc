@@ -19,7 +19,8 @@ bool SourceShared::claim(uint64_t now_ns, uint64_t* sequence, uint64_t* due_ns) 
     uint64_t n = next_sequence.fetch_add(1, std::memory_order_relaxed);
     if (options->messages != 0 && n >= options->messages) return false;
     *sequence = n;
-    *due_ns = options->rate_per_s > 0 ? start_ns + uint64_t(double(n) * 1e9 / options->rate_per_s) : 0;
+    *due_ns =
+        options->rate_per_s > 0 ? start_ns + uint64_t(double(n) * 1e9 / options->rate_per_s) : 0;
     return true;
 }
 

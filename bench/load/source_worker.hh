@@ -23,8 +23,8 @@ struct SourceShared {
     const SourceOptions* options = nullptr;
     const MessageCorpus* corpus = nullptr;
     uint32_t run_id = 0;
-    uint64_t start_ns = 0;      // monotonic
-    uint64_t deadline_ns = 0;   // monotonic; 0: --messages mode
+    uint64_t start_ns = 0;     // monotonic
+    uint64_t deadline_ns = 0;  // monotonic; 0: --messages mode
     std::atomic<uint64_t> next_sequence{0};
     std::atomic<bool> stop{false};
     std::atomic<unsigned> next_from_address{0};
@@ -36,15 +36,15 @@ struct SourceShared {
 };
 
 struct SourceStats {
-    Counter accepted;         // final 2xx
-    Counter failed;           // transaction ended without a 2xx
-    Counter retried;          // lost before its content went out; sent again
+    Counter accepted;  // final 2xx
+    Counter failed;    // transaction ended without a 2xx
+    Counter retried;   // lost before its content went out; sent again
     Counter rcpts_accepted;
-    Counter message_bytes;    // content bytes of accepted messages
-    Counter wire_bytes;       // everything written to sockets
+    Counter message_bytes;  // content bytes of accepted messages
+    Counter wire_bytes;     // everything written to sockets
     Counter connections;
     Counter connect_errors;
-    Counter lost_connections; // closed by the peer or failed mid-dialogue
+    Counter lost_connections;  // closed by the peer or failed mid-dialogue
     Counter timeouts;
     Counter sessions_given_up;
     std::array<Counter, 600> reply_codes;  // every 3xx other than 354, 4xx and 5xx reply
@@ -52,7 +52,7 @@ struct SourceStats {
 };
 
 class SourceWorker {
-public:
+  public:
     SourceWorker(SourceShared& shared, unsigned first_session, unsigned session_count);
     ~SourceWorker();
 
@@ -72,7 +72,7 @@ public:
     void session_finished() { ++finished_sessions_; }
     bool done() const { return done_.load(std::memory_order_acquire); }
 
-private:
+  private:
     SourceShared& shared_;
     unsigned first_session_;
     unsigned session_count_;
@@ -80,7 +80,7 @@ private:
     tls::TlsContext tls_;
     std::vector<std::unique_ptr<SourceSession>> sessions_;
     std::vector<SourceSession*> waiting_;
-    std::vector<SourceSession*> waking_;   // swapped with waiting_ while sessions are woken
+    std::vector<SourceSession*> waking_;  // swapped with waiting_ while sessions are woken
     unsigned finished_sessions_ = 0;
     SourceStats stats_;
     std::array<char, 48> date_{};

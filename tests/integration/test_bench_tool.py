@@ -66,7 +66,8 @@ def source(sink, *args, timeout_s=30, want_rc=0):
     cmd = [bench_bin(), "source", "--to", "127.0.0.1:%d" % sink.port, "--json", "--quiet"]
     r = subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True,
                        timeout=timeout_s)
-    assert r.returncode == want_rc, "source exit %d, want %d: %s" % (r.returncode, want_rc, r.stderr)
+    assert r.returncode == want_rc, \
+        "source exit %d, want %d: %s" % (r.returncode, want_rc, r.stderr)
     return json.loads(r.stdout)
 
 
@@ -109,7 +110,8 @@ def without_message_id(message):
     return b"\r\n".join(lines) + sep + body
 
 
-HEADER_RE = re.compile(rb"X-Bench-Sent: (\d+)\r\nMessage-ID: <(\d+)\.(\d+)@ringmta-bench\.invalid>\r\n")
+HEADER_RE = re.compile(rb"X-Bench-Sent: (\d+)\r\n"
+                       rb"Message-ID: <(\d+)\.(\d+)@ringmta-bench\.invalid>\r\n")
 
 
 @pytest.mark.parametrize("mode", [["--pipelining"], [], ["--bdat", "--pipelining"],
@@ -192,7 +194,8 @@ def test_max_conns_refuses_at_greeting(sinks):
     rep = source(sink, "--messages", 600, "--sessions", 6)
     got = sink.stop()
     assert rep["messages_accepted"] == 600, rep
-    assert got["refused_connections"] > 0 and got["replies"].get("421") == got["refused_connections"]
+    assert got["refused_connections"] > 0
+    assert got["replies"].get("421") == got["refused_connections"], got
 
 
 def test_drop_loses_verdicts_and_reconnects(sinks):
