@@ -1,7 +1,13 @@
 // Route lookup micro-benchmarks: uncached and cached lookups and table builds for 10, 1,000
 // and 100,000 address spaces, with the table's memory per address space as counters. The
 // query mix hits exact spaces, subdomains under wildcards, and misses that fall to "*".
+// The *Counted variants run a fixed number of lookups for callgrind instruction counts.
 #include <benchmark/benchmark.h>
+
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define ROUTER_BENCH_HAS_CALLGRIND 1
+#endif
 
 #include <random>
 #include <string>
@@ -74,15 +80,32 @@ void add_memory_counters(benchmark::State& state, const RouteTable& table) {
     state.counters["index_bytes_per_space"] = double(table.index_bytes()) / spaces;
 }
 
+// Under `valgrind --tool=callgrind --collect-atstart=no` only the code between two toggles is
+// counted, so the collected instructions of a *Counted run divided by its fixed iteration
+// count are the cost of one lookup. Outside valgrind the toggle is a no-op.
+void toggle_instruction_count() {
+#ifdef ROUTER_BENCH_HAS_CALLGRIND
+    CALLGRIND_TOGGLE_COLLECT;
+#endif
+}
+
+// The timed loop shared by every lookup benchmark: the workload's queries in a fixed cycle.
+template <typename Lookup>
+void run_lookups(benchmark::State& state, const Workload& w, Lookup lookup) {
+    size_t i = 0;
+    toggle_instruction_count();
+    for (auto _ : state) {
+        Route r = lookup(w.queries[i++ & (kQueries - 1)]);
+        benchmark::DoNotOptimize(r);
+    }
+    toggle_instruction_count();
+    state.SetItemsProcessed(int64_t(state.iterations()));
+}
+
 void BM_LookupUncached(benchmark::State& state) {
     Workload w = make_workload(state.range(0));
     auto table = build(w);
-    size_t i = 0;
-    for (auto _ : state) {
-        Route r = table->lookup(w.queries[i++ & (kQueries - 1)], 1000);
-        benchmark::DoNotOptimize(r);
-    }
-    state.SetItemsProcessed(int64_t(state.iterations()));
+    run_lookups(state, w, [&](const std::string& q) { return table->lookup(q, 1000); });
     add_memory_counters(state, *table);
 }
 
@@ -92,12 +115,7 @@ void BM_LookupCached(benchmark::State& state) {
     RouteCache cache(4 * kQueries);   // 16,384 entries: 2 MiB, queries fill a quarter
     for (const std::string& q : w.queries) benchmark::DoNotOptimize(cache.lookup(*table, q, 1000));
     uint64_t hits_before = cache.hits(), misses_before = cache.misses();
-    size_t i = 0;
-    for (auto _ : state) {
-        Route r = cache.lookup(*table, w.queries[i++ & (kQueries - 1)], 1000);
-        benchmark::DoNotOptimize(r);
-    }
-    state.SetItemsProcessed(int64_t(state.iterations()));
+    run_lookups(state, w, [&](const std::string& q) { return cache.lookup(*table, q, 1000); });
     double hits = double(cache.hits() - hits_before);
     state.counters["hit_ratio"] = hits / (hits + double(cache.misses() - misses_before));
 }
@@ -114,6 +132,13 @@ void BM_Build(benchmark::State& state) {
 BENCHMARK(BM_LookupUncached)->Arg(10)->Arg(1000)->Arg(100000);
 BENCHMARK(BM_LookupCached)->Arg(10)->Arg(1000)->Arg(100000);
 BENCHMARK(BM_Build)->Arg(10)->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond);
+
+// For callgrind: exactly kCountedLookups lookups (every query 25 times), run once.
+constexpr int64_t kCountedLookups = 25 * int64_t(kQueries);
+BENCHMARK(BM_LookupUncached)->Name("BM_LookupUncachedCounted")->Arg(1000)->Arg(100000)
+    ->Iterations(kCountedLookups);
+BENCHMARK(BM_LookupCached)->Name("BM_LookupCachedCounted")->Arg(100000)
+    ->Iterations(kCountedLookups);
 
 }  // namespace
 }  // namespace ringmta::router

@@ -1,59 +1,128 @@
 // Domain normalisation for lookups and config. Invalid input is a DomainKind value, never an
 // exception; only the non-ASCII path calls libidn2 (and so allocates).
 #include "router/domain_name.hh"
+#include "router/label_hash.hh"
 
 #include <idn2.h>
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace ringmta::router {
 namespace {
 
-constexpr uint64_t kOnes = 0x0101010101010101ull;
-constexpr uint64_t kHigh = 0x8080808080808080ull;
-
 enum class Scan { name, invalid, non_ascii };
 
-// Eight bytes at a time: refuse non-ASCII, lower-case A-Z, find the dots (SWAR; all byte
-// lanes stay below 0x80 so no carry crosses lanes), then check label lengths.
+// Masks that keep the first min(size, 16) bytes of a label's two head words.
+constexpr auto kHeadMask = [] {
+    std::array<std::array<uint64_t, 2>, 17> masks{};
+    for (uint32_t size = 0; size <= 16; ++size) {
+        for (uint32_t byte = 0; byte < size; ++byte) {
+            masks[size][byte / 8] |= 0xffull << 8 * (byte % 8);
+        }
+    }
+    return masks;
+}();
+
+uint64_t load8(const char* p) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+}
+
+// Records label k, text[start, end), once its dot is found: its head words and hash come from
+// bytes already lower-cased into out.text (bytes past `end` may be stale and are masked off).
+// False for an empty or over-long label. k < kLabelCountMax because names are <= 253 bytes.
+inline bool finish_label(DomainBuffer& out, uint32_t k, uint32_t start, uint32_t end) {
+    uint32_t size = end - start;
+    if (size - 1 >= kLabelLengthMax) return false;   // 0 wraps around
+    const char* p = out.text + start;
+    const auto& mask = kHeadMask[size < 16 ? size : 16];
+    uint64_t head0 = load8(p) & mask[0];
+    uint64_t head1 = load8(p + 8) & mask[1];
+    out.label_start[k] = static_cast<uint8_t>(start);
+    out.label_head[k][0] = head0;
+    out.label_head[k][1] = head1;
+    out.label_hash[k] = label_hash::of_label(size, head0, head1, p + 16);
+    return true;
+}
+
+// A bad label is only final if the name is ASCII: UTF-8 further on goes to libidn2 instead.
+Scan refuse(const char* rest, uint32_t n) {
+    for (uint32_t i = 0; i < n; ++i) {
+        if (static_cast<unsigned char>(rest[i]) >= 0x80) return Scan::non_ascii;
+    }
+    return Scan::invalid;
+}
+
+// Sixteen bytes lower-cased from `in` to `out`; bit j of the result is set when byte j is a
+// dot. False when a byte is not ASCII (then `out` holds garbage).
+#ifdef __SSE2__
+inline bool lower_chunk(const char* in, char* out, uint32_t& dots) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in));
+    if (_mm_movemask_epi8(v) != 0) return false;
+    __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
+                                  _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+    v = _mm_or_si128(v, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), v);
+    dots = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))));
+    return true;
+}
+#else
+inline bool lower_chunk(const char* in, char* out, uint32_t& dots) {
+    dots = 0;
+    for (uint32_t j = 0; j < 16; ++j) {
+        auto c = static_cast<unsigned char>(in[j]);
+        if (c >= 0x80) return false;
+        out[j] = static_cast<char>(unsigned(c - 'A') < 26u ? c + ('a' - 'A') : c);
+        dots |= uint32_t(c == '.') << j;
+    }
+    return true;
+}
+#endif
+
+// Sixteen bytes at a time: refuse non-ASCII, lower-case A-Z into out.text, find the dots and
+// finish each label at its dot. The last chunk is the input's last 16 bytes (rewriting a few
+// already done), or a zero-padded copy of a shorter input: no variable-size copies.
 Scan scan_ascii(const char* in, uint32_t n, DomainBuffer& out) {
-    uint32_t labels = 1;
-    out.label_start[0] = 0;
-    for (uint32_t i = 0; i < n; i += 8) {
-        uint32_t take = n - i < 8 ? n - i : 8;
-        uint64_t w = 0;
-        if (take == 8) {
-            std::memcpy(&w, in + i, 8);
-        } else if (n >= 8) {
-            // The tail as the last word of the input, shifted down: no variable-size copy.
-            std::memcpy(&w, in + n - 8, 8);
-            w >>= 8 * (8 - take);
+    alignas(16) char small[16] = {};
+    if (n < 16) {
+        if (n >= 8) {
+            uint64_t lo = load8(in), hi = n > 8 ? load8(in + n - 8) >> (8 * (16 - n)) : 0;
+            std::memcpy(small, &lo, 8);
+            std::memcpy(small + 8, &hi, 8);
         } else {
-            for (uint32_t j = 0; j < take; ++j) w |= uint64_t(uint8_t(in[i + j])) << (8 * j);
+            for (uint32_t j = 0; j < n; ++j) small[j] = in[j];
         }
-        if (w & kHigh) return Scan::non_ascii;
-        uint64_t upper = (w + (0x80 - 'A') * kOnes) & ~(w + (0x7f - 'Z') * kOnes) & kHigh;
-        w |= upper >> 2;
-        std::memcpy(out.text + i, &w, 8);
-        uint64_t x = w ^ ('.' * kOnes);
-        uint64_t dots = ~(((x & ~kHigh) + ~kHigh) | x) & kHigh;
-        if (take < 8) dots &= (uint64_t(1) << (8 * take)) - 1;
+    }
+    uint32_t labels = 0, start = 0;
+    for (uint32_t i = 0; i < n; i += 16) {
+        uint32_t dots;
+        uint32_t take = n - i < 16 ? n - i : 16;
+        if (n < 16) {
+            if (!lower_chunk(small, out.text, dots)) return Scan::non_ascii;
+        } else if (take == 16) {
+            if (!lower_chunk(in + i, out.text + i, dots)) return Scan::non_ascii;
+        } else {
+            if (!lower_chunk(in + n - 16, out.text + n - 16, dots)) return Scan::non_ascii;
+            dots >>= 16 - take;
+        }
         for (; dots != 0; dots &= dots - 1) {
-            if (labels > kLabelCountMax) return Scan::invalid;
-            out.label_start[labels++] =
-                static_cast<uint8_t>(i + uint32_t(__builtin_ctzll(dots)) / 8 + 1);
+            uint32_t end = i + uint32_t(__builtin_ctz(dots));
+            if (!finish_label(out, labels++, start, end)) return refuse(in + i, n - i);
+            start = end + 1;
         }
     }
-    if (labels > kLabelCountMax) return Scan::invalid;
+    std::memset(out.text + n, 0, 16);
+    if (!finish_label(out, labels++, start, n)) return Scan::invalid;
     out.label_start[labels] = static_cast<uint8_t>(n + 1);
-    for (uint32_t k = 0; k < labels; ++k) {
-        uint32_t size = out.label_start[k + 1] - 1u - out.label_start[k];
-        if (size == 0 || size > kLabelLengthMax) return Scan::invalid;
-    }
     out.size = n;
     out.label_count = labels;
-    std::memset(out.text + n, 0, 8);
     return Scan::name;
 }
 
@@ -64,7 +133,7 @@ void copy_literal(std::string_view in, DomainBuffer& out) {
     }
     out.size = static_cast<uint32_t>(in.size());
     out.label_count = 0;
-    std::memset(out.text + in.size(), 0, 8);
+    std::memset(out.text + in.size(), 0, 16);
 }
 
 // UTF-8 → A-label through libidn2 (UTS #46 non-transitional mapping, which also case-folds).

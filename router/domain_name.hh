@@ -14,19 +14,22 @@ inline constexpr size_t kDomainLengthMax = 253;
 inline constexpr size_t kLabelLengthMax = 63;
 inline constexpr size_t kLabelCountMax = (kDomainLengthMax + 1) / 2;   // "a.a.a...": 127
 
-// Holds one normalised domain. Eight bytes after the end are zero so label hashing may load a
-// whole word at the last label without reading outside the buffer. For a name, label k is
-// text[label_start[k], label_start[k + 1] - 1), so lookups never scan for dots again.
+// Holds one normalised domain. For a name, label k is text[label_start[k], label_start[k + 1]
+// - 1), with its first 16 bytes (zero-padded) in label_head[k] and its hash (label_hash.hh) in
+// label_hash[k]: normalisation computes them while it finds the dots, so lookups never read a
+// label's bytes again unless it is longer than 16. The 16 bytes after the end are zero, and
+// the text has room for 16-byte loads and stores at any label or chunk start.
 struct DomainBuffer {
-    alignas(8) char text[kDomainLengthMax + 3 + 8];
+    alignas(16) char text[kDomainLengthMax + 1 + 16 + 18];
     uint32_t size = 0;
     uint32_t label_count = 0;
     uint8_t label_start[kLabelCountMax + 1];
+    uint64_t label_head[kLabelCountMax][2];
+    uint64_t label_hash[kLabelCountMax];
 
     std::string_view view() const { return {text, size}; }
-    std::string_view label(uint32_t k) const {
-        return {text + label_start[k], size_t(label_start[k + 1] - 1 - label_start[k])};
-    }
+    uint32_t label_size(uint32_t k) const { return label_start[k + 1] - 1u - label_start[k]; }
+    std::string_view label(uint32_t k) const { return {text + label_start[k], label_size(k)}; }
 };
 
 enum class DomainKind : uint8_t {

@@ -4,6 +4,7 @@
 // every probe at once; then it walks one node per label. Built once, then read-only.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -11,30 +12,9 @@
 
 #include "mta/base/assert.hh"
 #include "router/domain_name.hh"
+#include "router/label_hash.hh"
 
 namespace ringmta::router {
-
-namespace trie_detail {
-inline uint64_t mix(uint64_t x) {
-    x ^= x >> 32;
-    x *= 0xd6e8feb86659fd93ull;
-    x ^= x >> 32;
-    return x;
-}
-// Bytes [p, p+n) of a word load, n >= 1. The caller guarantees 8 readable bytes at p.
-inline uint64_t load_word(const char* p, uint32_t n) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    return n >= 8 ? w : w & ((uint64_t(1) << (8 * n)) - 1);
-}
-// The hash of "label.<suffix>" from the hash of "<suffix>" (kRootHash for the root).
-inline uint64_t hash_label(uint64_t suffix_hash, const char* p, uint32_t n) {
-    uint64_t h = (suffix_hash ^ n) * 0x9e3779b97f4a7c15ull;
-    for (uint32_t i = 0; i < n; i += 8) h = mix(h ^ load_word(p + i, n - i));
-    return h;
-}
-inline constexpr uint64_t kRootHash = 0x243f6a8885a308d3ull;
-}  // namespace trie_detail
 
 template <typename Payload>
 class DomainTrie {
@@ -47,11 +27,20 @@ public:
         uint32_t parent;
         uint32_t label_size;
         uint64_t label_head[2];   // first 16 bytes of the label, zero-padded
+        uint64_t hash;            // suffix hash of the domain the node stands for
         uint32_t label_tail;      // offset in tails_ of bytes 16.. (longer labels only)
         Payload payload;
     };
 
-    DomainTrie() : slots_(16, Slot{0, kNone}) { nodes_.push_back(Node{kNone, 0, {0, 0}, 0, {}}); }
+    DomainTrie() : slots_(16, Slot{0, kNone}) {
+        nodes_.push_back(Node{kNone, 0, {0, 0}, label_hash::kRoot, 0, {}});
+    }
+
+    // Sizes the edge table for `nodes` nodes in all, so inserting them never rehashes.
+    void reserve(size_t nodes) {
+        nodes_.reserve(nodes);
+        if (nodes * 2 > slots_.size()) rehash(std::bit_ceil(nodes * 2));
+    }
 
     // Returns the node of `domain` (a normalised name), creating the path to it.
     uint32_t insert(std::string_view domain) {
@@ -59,13 +48,11 @@ public:
         DomainKind kind = normalize_domain(domain, buffer);
         MTA_ASSERT(kind == DomainKind::name && buffer.view() == domain);
         uint32_t node = kRoot;
-        uint64_t h = trie_detail::kRootHash;
+        uint64_t h = label_hash::kRoot;
         for (uint32_t k = buffer.label_count; k-- > 0;) {
-            std::string_view label = buffer.label(k);
-            auto size = static_cast<uint32_t>(label.size());
-            h = trie_detail::hash_label(h, label.data(), size);
-            uint32_t child = find_child(node, label.data(), size, h);
-            node = child != kNone ? child : add_child(node, label.data(), size, h);
+            h = label_hash::of_suffix(h, buffer.label_hash[k]);
+            uint32_t child = find_child(node, buffer, k, h);
+            node = child != kNone ? child : add_child(node, buffer, k, h);
         }
         if (buffer.label_count > depth_max_) depth_max_ = buffer.label_count;
         return node;
@@ -75,34 +62,28 @@ public:
     // with each probe prefetched so the walk's cache misses overlap. Returns the index of the
     // leftmost label hashed: labels deeper than the deepest entry cannot match.
     uint32_t hash_labels(const DomainBuffer& domain, uint64_t* hashes) const {
-        uint64_t h = trie_detail::kRootHash;
+        uint64_t h = label_hash::kRoot;
         uint32_t first = domain.label_count > depth_max_ ? domain.label_count - depth_max_ : 0;
         for (uint32_t k = domain.label_count; k-- > first;) {
-            uint32_t start = domain.label_start[k];
-            h = trie_detail::hash_label(h, domain.text + start,
-                                        domain.label_start[k + 1] - 1u - start);
+            h = label_hash::of_suffix(h, domain.label_hash[k]);
             hashes[k] = h;
             __builtin_prefetch(&slots_[h & mask_]);
         }
         return first;
     }
 
-    // The child of `parent` for `label` (8 readable bytes past its end) whose suffix hash is
-    // `hash`; kNone when absent.
-    uint32_t find_child(uint32_t parent, const char* label, uint32_t size, uint64_t hash) const {
+    // The child of `parent` for label k of `domain` whose suffix hash is `hash`; kNone when
+    // absent. The label is compared through the head words normalisation left in `domain`.
+    uint32_t find_child(uint32_t parent, const DomainBuffer& domain, uint32_t k,
+                        uint64_t hash) const {
         auto tag = static_cast<uint32_t>(hash >> 32);
-        uint64_t head0 = trie_detail::load_word(label, size);
-        uint64_t head1 = size > 8 ? trie_detail::load_word(label + 8, size - 8) : 0;
         for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
-            const Slot& slot = slots_[i];
+            Slot slot = slots_[i];
             if (slot.node == kNone) return kNone;
             if (slot.tag != tag) continue;
             const Node& n = nodes_[slot.node];
-            if (n.parent == parent && n.label_size == size && n.label_head[0] == head0 &&
-                n.label_head[1] == head1 &&
-                (size <= kInlineLabel ||
-                 std::memcmp(&tails_[n.label_tail], label + kInlineLabel, size - kInlineLabel) ==
-                     0)) {
+            if (n.parent == parent && n.label_head[0] == domain.label_head[k][0] &&
+                n.label_head[1] == domain.label_head[k][1] && same_size_and_tail(n, domain, k)) {
                 return slot.node;
             }
         }
@@ -129,16 +110,27 @@ private:
         uint32_t node;   // kNone: empty
     };
 
-    uint32_t add_child(uint32_t parent, const char* label, uint32_t size, uint64_t hash) {
+    // The rest of a label comparison once the head words agree: the size (labels may hold NUL
+    // bytes, so zero padding alone does not fix it) and, past 16 bytes, the tail.
+    bool same_size_and_tail(const Node& n, const DomainBuffer& domain, uint32_t k) const {
+        uint32_t size = domain.label_size(k);
+        if (n.label_size != size) return false;
+        return size <= kInlineLabel ||
+               std::memcmp(&tails_[n.label_tail], domain.text + domain.label_start[k] +
+                                                      kInlineLabel, size - kInlineLabel) == 0;
+    }
+
+    uint32_t add_child(uint32_t parent, const DomainBuffer& domain, uint32_t k, uint64_t hash) {
         auto id = static_cast<uint32_t>(nodes_.size());
-        Node n{parent, size, {trie_detail::load_word(label, size), 0}, 0, {}};
-        if (size > 8) n.label_head[1] = trie_detail::load_word(label + 8, size - 8);
+        uint32_t size = domain.label_size(k);
+        Node n{parent, size, {domain.label_head[k][0], domain.label_head[k][1]}, hash, 0, {}};
         if (size > kInlineLabel) {
+            const char* label = domain.text + domain.label_start[k];
             n.label_tail = static_cast<uint32_t>(tails_.size());
             tails_.insert(tails_.end(), label + kInlineLabel, label + size);
         }
         nodes_.push_back(n);
-        if (nodes_.size() * 2 > slots_.size()) grow();
+        if (nodes_.size() * 2 > slots_.size()) rehash(slots_.size() * 2);
         else place(id, hash);
         return id;
     }
@@ -149,24 +141,11 @@ private:
         slots_[i] = Slot{static_cast<uint32_t>(hash >> 32), id};
     }
 
-    // Doubles the edge table (load factor stays at most one half) and re-places every node.
-    // Parents precede children in nodes_, so each suffix hash extends its parent's.
-    void grow() {
-        slots_.assign(slots_.size() * 2, Slot{0, kNone});
-        mask_ = slots_.size() - 1;
-        std::vector<uint64_t> hashes(nodes_.size());
-        hashes[kRoot] = trie_detail::kRootHash;
-        char label[kLabelLengthMax + 8] = {};
-        for (uint32_t id = 1; id < nodes_.size(); ++id) {
-            const Node& n = nodes_[id];
-            std::memcpy(label, n.label_head, kInlineLabel);
-            if (n.label_size > kInlineLabel) {
-                std::memcpy(label + kInlineLabel, &tails_[n.label_tail],
-                            n.label_size - kInlineLabel);
-            }
-            hashes[id] = trie_detail::hash_label(hashes[n.parent], label, n.label_size);
-            place(id, hashes[id]);
-        }
+    // Resizes the edge table (load factor stays at most one half) and re-places every node.
+    void rehash(size_t slot_count) {
+        slots_.assign(slot_count, Slot{0, kNone});
+        mask_ = slot_count - 1;
+        for (uint32_t id = 1; id < nodes_.size(); ++id) place(id, nodes_[id].hash);
     }
 
     std::vector<Node> nodes_;

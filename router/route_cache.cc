@@ -1,6 +1,7 @@
 // Per-shard route cache: eight-way set-associative, keyed by the domain bytes as written (so a
 // hit skips normalisation too). An entry answers only for its table generation and size range.
 #include "router/route_cache.hh"
+#include "router/label_hash.hh"
 
 #include <bit>
 #include <cstring>
@@ -14,20 +15,24 @@ uint64_t load8(const char* p) {
     return w;
 }
 
-// Word-at-a-time hash. The last word overlaps the previous one rather than calling memcpy
-// with a variable size; the length is mixed in first, so overlaps cannot alias.
+// Sixteen bytes per multiplication. The last words overlap earlier ones rather than calling
+// memcpy with a variable size; the length is mixed in first, so overlaps cannot alias.
 uint64_t hash_bytes(std::string_view s) {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ s.size();
-    if (s.size() < 8) {
+    using label_hash::fold_multiply;
+    const char* p = s.data();
+    size_t n = s.size();
+    uint64_t h = label_hash::kRoot ^ n;
+    if (n < 8) {
         uint64_t w = 0;
-        std::memcpy(&w, s.data(), s.size());
-        return trie_detail::mix(h ^ w) * 0x9e3779b97f4a7c15ull;
+        std::memcpy(&w, p, n);
+        return fold_multiply(h ^ w, label_hash::kHead1);
     }
-    size_t i = 0;
-    constexpr uint64_t k = 0x9e3779b97f4a7c15ull;
-    for (; i + 8 < s.size(); i += 8) h = trie_detail::mix(h ^ load8(s.data() + i)) * k;
-    h = trie_detail::mix(h ^ load8(s.data() + s.size() - 8)) * k;
-    return trie_detail::mix(h);
+    for (; n > 16; n -= 16, p += 16) {
+        h = fold_multiply(load8(p) ^ h ^ label_hash::kHead0, load8(p + 8) ^ label_hash::kHead1);
+    }
+    // 8..16 bytes left: the first and the last word of them.
+    return fold_multiply(load8(p) ^ h ^ label_hash::kHead0,
+                         load8(p + n - 8) ^ label_hash::kSuffix);
 }
 
 // Equal-length byte comparison in words, same overlapping tail.

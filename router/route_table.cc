@@ -90,9 +90,7 @@ Route RouteTable::lookup_normalised(DomainKind kind, const DomainBuffer& domain,
         uint32_t first = trie_.hash_labels(domain, hashes);
         uint32_t node = Trie::kRoot;
         for (uint32_t k = domain.label_count; k-- > first;) {
-            uint32_t start = domain.label_start[k];
-            node = trie_.find_child(node, domain.text + start,
-                                    domain.label_start[k + 1] - 1u - start, hashes[k]);
+            node = trie_.find_child(node, domain, k, hashes[k]);
             if (node == Trie::kNone) break;
             const NodeRoutes& r = trie_.node(node).payload;
             if (r.accepted_wild != kNoIndex) accepted = r.accepted_wild;
