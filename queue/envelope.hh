@@ -24,7 +24,7 @@ enum NotifyFlag : uint8_t {
 };
 
 struct Recipient {
-    std::string address;  // as given in RCPT TO, without angle brackets
+    std::string address;  // from RCPT TO, without angle brackets; domain lower-cased
     uint8_t notify = notify_unset;
     std::string orcpt;    // ORCPT= value as received ("rfc822;user@example.com"), or empty
 

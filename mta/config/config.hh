@@ -49,7 +49,8 @@ struct LimitsConfig {
     uint32_t text_line_length_max = 65536;    // bytes per message line incl. CRLF
     uint64_t memory_max = 1ull << 30;         // all message buffers in flight, all shards
     uint32_t tls_handshake_timeout_s = 60;
-    uint64_t queue_messages_max = 1000000;    // messages queued, all shards; then 452 4.3.1
+    uint64_t queue_messages_max = 1000000;    // messages queued; each shard holds an equal
+                                              // share, then answers 452 4.3.1
 };
 
 enum class BareNewline { normalize, reject };

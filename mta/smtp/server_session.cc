@@ -206,7 +206,7 @@ void ServerSession::execute(std::string_view line) {
             count_error();
             break;
         case Verb::unknown:
-            reply("500 5.5.1 Error: command not recognized");
+            reply("500 5.5.1 Command unrecognized");
             count_error();
             break;
     }
@@ -261,6 +261,13 @@ void ServerSession::cmd_mail(std::string_view path_text, std::string_view params
     auto params = parse_mail_params(params_text);
     if (!params) {
         reply(params.error().message);
+        count_error();
+        return;
+    }
+    if (params->body == BodyType::binary_mime) {
+        // Not advertised on purpose: a binary body cannot be relayed to a next hop without
+        // BINARYMIME (most of them), so taking it would only turn into a bounce later.
+        reply("555 5.5.4 Unsupported option: BODY=BINARYMIME");
         count_error();
         return;
     }
