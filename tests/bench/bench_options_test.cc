@@ -10,9 +10,9 @@ namespace ringmta::bench {
 namespace {
 
 TEST(BenchOptions, SourceFullForm) {
-    auto o = parse_source_options({"--to", "127.0.0.1:2525", "--sessions", "50", "--duration", "2.5",
-                                   "--eml", "/x", "--rcpts", "3", "--pipelining", "--starttls",
-                                   "--bdat", "--rate=1000", "--from-addresses",
+    auto o = parse_source_options({"--to", "127.0.0.1:2525", "--sessions", "50", "--duration",
+                                   "2.5", "--eml", "/x", "--rcpts", "3", "--pipelining",
+                                   "--starttls", "--bdat", "--rate=1000", "--from-addresses",
                                    "127.0.0.2,127.0.0.3", "--threads", "2", "--json"});
     ASSERT_TRUE(o.has_value()) << o.error().message;
     EXPECT_EQ(o->to.text, "127.0.0.1:2525");
@@ -37,10 +37,10 @@ TEST(BenchOptions, SourceDefaults) {
 }
 
 TEST(BenchOptions, SinkForm) {
-    auto o = parse_sink_options({"--listen", "127.0.0.1:2526", "--store", "/tmp/s", "--latency-ms",
-                                 "5", "--tempfail", "5%", "--permfail", "0.01", "--drop", "0",
-                                 "--max-per-conn", "100", "--max-conns", "10", "--fail-at",
-                                 "rcpt"});
+    auto o =
+        parse_sink_options({"--listen", "127.0.0.1:2526", "--store", "/tmp/s", "--latency-ms", "5",
+                            "--tempfail", "5%", "--permfail", "0.01", "--drop", "0",
+                            "--max-per-conn", "100", "--max-conns", "10", "--fail-at", "rcpt"});
     ASSERT_TRUE(o.has_value()) << o.error().message;
     EXPECT_DOUBLE_EQ(o->tempfail, 0.05);
     EXPECT_DOUBLE_EQ(o->permfail, 0.01);
@@ -59,14 +59,20 @@ TEST(BenchOptions, UsageErrors) {
     };
     const Case cases[] = {
         {"no --to", true, {"--sessions", "2"}, "--to"},
-        {"both modes", true, {"--to", "127.0.0.1:1", "--messages", "1", "--duration", "1"}, "exclude"},
+        {"both modes",
+         true,
+         {"--to", "127.0.0.1:1", "--messages", "1", "--duration", "1"},
+         "exclude"},
         {"port 0", true, {"--to", "127.0.0.1:0"}, "port"},
         {"host name", true, {"--to", "example.com:25"}, "numeric"},
         {"zero sessions", true, {"--to", "127.0.0.1:1", "--sessions", "0"}, "--sessions"},
         {"unknown", true, {"--to", "127.0.0.1:1", "--bogus"}, "unknown option --bogus"},
         {"missing value", true, {"--to"}, "needs a value"},
         {"share above 1", false, {"--listen", "127.0.0.1:1", "--tempfail", "1.5"}, "--tempfail"},
-        {"shares sum above 1", false, {"--listen", "127.0.0.1:1", "--tempfail", "0.6", "--permfail", "0.6"}, "exceed"},
+        {"shares sum above 1",
+         false,
+         {"--listen", "127.0.0.1:1", "--tempfail", "0.6", "--permfail", "0.6"},
+         "exceed"},
         {"cert without key", false, {"--listen", "127.0.0.1:1", "--tls-cert", "c"}, "together"},
         {"fail-at", false, {"--listen", "127.0.0.1:1", "--fail-at", "mail"}, "rcpt or data"},
     };

@@ -40,8 +40,8 @@ TEST(DataScanner, EveryCaseAtEverySplit) {
                 ASSERT_EQ(used, split) << c.label;
                 used += s.scan(c.wire.data() + split, c.wire.size() - split, &out, &ended);
             }
-            EXPECT_EQ(out, c.content) << c.label << " split " << split << ": got content '"
-                                      << out << "', want '" << c.content << "'";
+            EXPECT_EQ(out, c.content) << c.label << " split " << split << ": got content '" << out
+                                      << "', want '" << c.content << "'";
             EXPECT_EQ(used, c.consumed) << c.label << " split " << split;
             EXPECT_EQ(ended, c.ended) << c.label << " split " << split;
         }

@@ -15,9 +15,14 @@ TEST(LatencyHistogram, BucketsAreContiguousAndTight) {
         const char* label;
         uint64_t value;
     };
-    const Case cases[] = {{"zero", 0},          {"exact range", 255},   {"first log bucket", 256},
-                          {"odd", 257},         {"1 ms", 1000000},      {"1 s", 1000000000},
-                          {"2^40 + 1", (uint64_t(1) << 40) + 1},      {"max", UINT64_MAX}};
+    const Case cases[] = {{"zero", 0},
+                          {"exact range", 255},
+                          {"first log bucket", 256},
+                          {"odd", 257},
+                          {"1 ms", 1000000},
+                          {"1 s", 1000000000},
+                          {"2^40 + 1", (uint64_t(1) << 40) + 1},
+                          {"max", UINT64_MAX}};
     for (const Case& c : cases) {
         size_t i = LatencyHistogram::index_of(c.value);
         ASSERT_LT(i, LatencyHistogram::bucket_count) << c.label;

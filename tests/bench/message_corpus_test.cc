@@ -46,8 +46,9 @@ TEST(MessageCorpus, DotStuff) {
 }
 
 TEST(MessageCorpus, RemoveHeaderDropsFoldedFieldOnlyInHeaders) {
-    std::string in = "Subject: a\r\nMessage-ID: <x@y>\r\n <folded>\r\nmessage-id: <2>\r\n"
-                     "To: b\r\n\r\nMessage-ID: in the body\r\n";
+    std::string in =
+        "Subject: a\r\nMessage-ID: <x@y>\r\n <folded>\r\nmessage-id: <2>\r\n"
+        "To: b\r\n\r\nMessage-ID: in the body\r\n";
     std::string want = "Subject: a\r\nTo: b\r\n\r\nMessage-ID: in the body\r\n";
     EXPECT_EQ(remove_header(in, "Message-ID"), want);
     EXPECT_EQ(remove_header("X-Message-ID: 1\r\n", "Message-ID"), "X-Message-ID: 1\r\n");
@@ -81,11 +82,12 @@ TEST(MessageCorpus, HeadersCarrySentTimeAndUniqueId) {
     f.from = "a@b.example";
     f.to = "c@d.example";
     std::string got(buf, format_headers(buf, sizeof buf, f));
-    EXPECT_EQ(got, "X-Bench-Sent: 1700000000123456789\r\n"
-                   "Message-ID: <42.7@ringmta-bench.invalid>\r\n"
-                   "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
-                   "From: <a@b.example>\r\nTo: <c@d.example>\r\n"
-                   "Subject: ringmta-bench message 42\r\n\r\n");
+    EXPECT_EQ(got,
+              "X-Bench-Sent: 1700000000123456789\r\n"
+              "Message-ID: <42.7@ringmta-bench.invalid>\r\n"
+              "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+              "From: <a@b.example>\r\nTo: <c@d.example>\r\n"
+              "Subject: ringmta-bench message 42\r\n\r\n");
     char date[48];
     EXPECT_EQ(std::string(date, format_date(date, 1700000000)), "Tue, 14 Nov 2023 22:13:20 +0000");
 }
