@@ -151,7 +151,9 @@ void DestinationPool::resolved(dns::LookupOutcome outcome, std::vector<Host> hos
     if (!outcome.found() || hosts.empty()) {
         std::string target = domain_.empty() ? "smart hosts of connector " + spec_.name : domain_;
         std::string text = outcome.text.empty() ? "no usable address" : outcome.text;
-        bool permanent = outcome.status == dns::LookupStatus::permanent_failure;
+        // Only a recipient domain's DNS can say "this will never work" (NXDOMAIN, null MX);
+        // a smart host that does not resolve is our configuration's problem: defer.
+        bool permanent = outcome.status == dns::LookupStatus::permanent_failure && !domain_.empty();
         MTA_LOG_INFO("connector=%s, %s: DNS: %s", spec_.name.c_str(), target.c_str(), text.c_str());
         fail_waiting(permanent ? queue::RecipientResult::failed : queue::RecipientResult::deferred,
                      outcome.enhanced_code.empty() ? "4.4.3" : outcome.enhanced_code,
