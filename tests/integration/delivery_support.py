@@ -548,6 +548,7 @@ class Postfix:
                 "smtpd_tls_key_file = %s" % key,
                 "smtpd_tls_security_level = may",
                 "smtpd_tls_loglevel = 1",
+                "smtpd_tls_received_header = yes",
                 "smtp_tls_security_level = none",
                 "",
             ]))
