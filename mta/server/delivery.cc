@@ -112,7 +112,11 @@ std::optional<queue::DestinationId> Delivery::destination_for(const router::Rout
     const router::Connector& connector = table.connector(route.connector);
     queue::DestinationKey key;
     key.connector = route.connector;
-    key.next_hop = connector.spec.name;
+    // The table generation is part of the key: after a reload, new mail goes through pools
+    // built from the new connector settings while the old pools finish what they hold.
+    // XXX Recipients already queued keep the destination they were given (no re-routing of
+    // the queue on reload); Postfix re-resolves at the next attempt.
+    key.next_hop = connector.spec.name + "#" + std::to_string(table.generation());
     std::string mx_domain;
     if (connector.spec.dns_routing) {
         router::DomainBuffer normalised;
