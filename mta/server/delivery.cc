@@ -203,8 +203,8 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
     const queue::QueuedMessage* qm = deps_.index->find(t.queue_id);
     std::string id = queue::format_queue_id(t.queue_id);
     double delay_s = qm ? double(base::realtime_us() - qm->arrival_us) / 1e6 : 0.0;
-    std::string connector = scheduler_.stats(t.destination).key
-                                ? scheduler_.stats(t.destination).key->next_hop : "?";
+    const queue::DestinationKey* key = scheduler_.stats(t.destination).key;
+    std::string connector = key ? key->next_hop.substr(0, key->next_hop.find('#')) : "?";
     std::vector<queue::DsnRecipient> bounces;
     uint64_t now_us = base::realtime_us();
     for (const queue::RecipientDecision& d : decisions_) {
