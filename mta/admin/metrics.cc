@@ -1,0 +1,245 @@
+// Renders a MetricsSnapshot as Prometheus text. Names follow the Prometheus conventions (base
+// units, counters end in _total); label values are escaped; histogram buckets are cumulative and
+// end with le="+Inf", whose count equals _count. Floats use the shortest round-trip form in
+// fixed notation ("0.0005", not "5e-04").
+#include "mta/admin/metrics.hh"
+
+#include <algorithm>
+#include <charconv>
+
+namespace ringmta::admin {
+
+const char* reject_reason_name(RejectReason reason) {
+    switch (reason) {
+        case RejectReason::relay_denied: return "relay_denied";
+        case RejectReason::size: return "size";
+        case RejectReason::recipients: return "recipients";
+        case RejectReason::bare_newline: return "bare_newline";
+        case RejectReason::line_length: return "line_length";
+        case RejectReason::policy: return "policy";
+        case RejectReason::storage: return "storage";
+        case RejectReason::other: return "other";
+    }
+    MTA_UNREACHABLE();
+}
+
+void ShardMetrics::add(const ShardMetrics& o) {
+    connections_open += o.connections_open;
+    connections_accepted += o.connections_accepted;
+    messages_accepted += o.messages_accepted;
+    bytes_accepted += o.bytes_accepted;
+    for (size_t i = 0; i < kRejectReasonCount; ++i) messages_rejected[i] += o.messages_rejected[i];
+    recipients_delivered += o.recipients_delivered;
+    recipients_deferred += o.recipients_deferred;
+    recipients_bounced += o.recipients_bounced;
+    dsn_sent += o.dsn_sent;
+    queue_messages += o.queue_messages;
+    for (const QueueDepth& d : o.queue_depth) {
+        auto same = [&](const QueueDepth& x) {
+            return x.connector == d.connector && x.state == d.state;
+        };
+        auto it = std::find_if(queue_depth.begin(), queue_depth.end(), same);
+        if (it == queue_depth.end())
+            queue_depth.push_back(d);
+        else
+            it->recipients += d.recipients;
+    }
+    spool_commits += o.spool_commits;
+    spool_messages_committed += o.spool_messages_committed;
+    spool_bytes_written += o.spool_bytes_written;
+    spool_commit_failures += o.spool_commit_failures;
+    pool_connections_open += o.pool_connections_open;
+    pool_connections_idle += o.pool_connections_idle;
+    pool_connections_opened += o.pool_connections_opened;
+    pool_connections_reused += o.pool_connections_reused;
+    dns_lookups += o.dns_lookups;
+    dns_cache_hits += o.dns_cache_hits;
+    accept_latency_us.merge(o.accept_latency_us);
+    delivery_latency_us.merge(o.delivery_latency_us);
+}
+
+std::string escape_label_value(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (char c : value) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '"') out += "\\\"";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
+
+std::string escape_help(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+    }
+    return out;
+}
+
+namespace {
+
+std::string format_double(double v) {
+    char buf[64];
+    auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+    return std::string(buf, r.ptr);
+}
+
+// Appends families in order; each family is HELP, TYPE, then its samples.
+class Exposition {
+public:
+    void family(const char* name, const char* type, std::string_view help) {
+        out_ += "# HELP ";
+        out_ += name;
+        out_ += ' ';
+        out_ += escape_help(help);
+        out_ += "\n# TYPE ";
+        out_ += name;
+        out_ += ' ';
+        out_ += type;
+        out_ += '\n';
+    }
+    // `labels` is already rendered: `a="x",b="y"` or empty.
+    void sample(std::string_view name, std::string_view labels, std::string_view value) {
+        out_ += name;
+        if (!labels.empty()) {
+            out_ += '{';
+            out_ += labels;
+            out_ += '}';
+        }
+        out_ += ' ';
+        out_ += value;
+        out_ += '\n';
+    }
+    void sample(std::string_view name, std::string_view labels, uint64_t value) {
+        sample(name, labels, std::to_string(value));
+    }
+    void single(const char* name, const char* type, std::string_view help, uint64_t value) {
+        family(name, type, help);
+        sample(name, "", value);
+    }
+    // Buckets, sum and count; observations are scaled by 1/divisor into the base unit.
+    void histogram(const char* name, std::string_view help, const MetricsHistogram& h,
+                   double divisor) {
+        family(name, "histogram", help);
+        std::string base = name;
+        uint64_t cumulative = 0;
+        std::span<const uint64_t> bounds = h.bounds();
+        for (size_t i = 0; i <= bounds.size(); ++i) {
+            cumulative += h.bucket(i);
+            std::string le = i < bounds.size() ? format_double(double(bounds[i]) / divisor)
+                                               : std::string("+Inf");
+            sample(base + "_bucket", "le=\"" + le + "\"", cumulative);
+        }
+        sample(base + "_sum", "", format_double(double(h.sum()) / divisor));
+        sample(base + "_count", "", h.count());
+    }
+    std::string take() { return std::move(out_); }
+
+private:
+    std::string out_;
+};
+
+void format_inbound(Exposition& e, const ShardMetrics& t) {
+    e.single("ringmta_connections_open", "gauge", "Inbound SMTP connections open now.",
+             t.connections_open);
+    e.single("ringmta_connections_accepted_total", "counter",
+             "Inbound SMTP connections accepted.", t.connections_accepted);
+    e.single("ringmta_messages_accepted_total", "counter",
+             "Messages accepted: durable in the spool and answered 250.", t.messages_accepted);
+    e.single("ringmta_accepted_bytes_total", "counter",
+             "Bytes of accepted messages as spooled.", t.bytes_accepted);
+    e.family("ringmta_messages_rejected_total", "counter",
+             "Messages refused after MAIL, by reason.");
+    for (size_t i = 0; i < kRejectReasonCount; ++i) {
+        std::string labels = "reason=\"";
+        labels += reject_reason_name(RejectReason(i));
+        labels += '"';
+        e.sample("ringmta_messages_rejected_total", labels, t.messages_rejected[i]);
+    }
+}
+
+void format_delivery(Exposition& e, const ShardMetrics& t) {
+    e.single("ringmta_recipients_delivered_total", "counter",
+             "Recipients delivered to a smart host or MX (remote 250).", t.recipients_delivered);
+    e.single("ringmta_recipients_deferred_total", "counter",
+             "Recipient delivery attempts that failed temporarily and will be retried.",
+             t.recipients_deferred);
+    e.single("ringmta_recipients_bounced_total", "counter",
+             "Recipients that failed for good (5xx, expired or unroutable).",
+             t.recipients_bounced);
+    e.single("ringmta_dsn_sent_total", "counter", "Non-delivery notifications generated.",
+             t.dsn_sent);
+    e.single("ringmta_queue_messages", "gauge", "Messages in the queue with recipients not final.",
+             t.queue_messages);
+    e.family("ringmta_queue_recipients", "gauge",
+             "Recipients not final, by connector and state (ready, deferred, in_flight).");
+    std::vector<const QueueDepth*> rows;
+    for (const QueueDepth& d : t.queue_depth) rows.push_back(&d);
+    std::sort(rows.begin(), rows.end(), [](const QueueDepth* a, const QueueDepth* b) {
+        return a->connector != b->connector ? a->connector < b->connector : a->state < b->state;
+    });
+    for (const QueueDepth* d : rows) {
+        e.sample("ringmta_queue_recipients",
+                 "connector=\"" + escape_label_value(d->connector) + "\",state=\"" +
+                     escape_label_value(d->state) + "\"",
+                 d->recipients);
+    }
+}
+
+void format_spool_and_pools(Exposition& e, const ShardMetrics& t) {
+    e.single("ringmta_spool_commits_total", "counter",
+             "Spool group commits (one fdatasync each).", t.spool_commits);
+    e.single("ringmta_spool_committed_messages_total", "counter",
+             "Messages made durable by spool group commits.", t.spool_messages_committed);
+    e.single("ringmta_spool_written_bytes_total", "counter", "Bytes written to spool segments.",
+             t.spool_bytes_written);
+    e.single("ringmta_spool_commit_failures_total", "counter",
+             "Spool batches whose write or fdatasync failed.", t.spool_commit_failures);
+    e.single("ringmta_pool_connections_open", "gauge",
+             "Outbound SMTP connections open in the delivery pools.", t.pool_connections_open);
+    e.single("ringmta_pool_connections_idle", "gauge",
+             "Outbound SMTP connections idle in the delivery pools.", t.pool_connections_idle);
+    e.single("ringmta_pool_connections_opened_total", "counter",
+             "Outbound SMTP connections opened.", t.pool_connections_opened);
+    e.single("ringmta_pool_connections_reused_total", "counter",
+             "Transactions started on an already used outbound connection.",
+             t.pool_connections_reused);
+    e.single("ringmta_dns_lookups_total", "counter", "DNS lookups sent to a resolver.",
+             t.dns_lookups);
+    e.single("ringmta_dns_cache_hits_total", "counter", "DNS lookups answered from the cache.",
+             t.dns_cache_hits);
+}
+
+}  // namespace
+
+std::string format_prometheus(const MetricsSnapshot& s) {
+    Exposition e;
+    e.family("ringmta_build_info", "gauge", "Always 1; the version is a label.");
+    e.sample("ringmta_build_info", "version=\"" + escape_label_value(s.version) + "\"", 1);
+    e.single("ringmta_shards", "gauge", "Shards (threads with their own io_uring) configured.",
+             s.shards);
+    e.single("ringmta_shards_running", "gauge", "Shards running and not stopping.",
+             s.shards_running);
+    e.single("ringmta_route_table_generation", "gauge",
+             "Generation of the route table in force (grows on each reload).",
+             s.route_table_generation);
+    e.single("ringmta_memory_buffered_bytes", "gauge",
+             "Message content held in memory by inbound sessions.", s.memory_buffered_bytes);
+    format_inbound(e, s.totals);
+    format_delivery(e, s.totals);
+    format_spool_and_pools(e, s.totals);
+    e.histogram("ringmta_accept_latency_seconds",
+                "End of DATA to the 250 reply (the spool commit included).",
+                s.totals.accept_latency_us, 1e6);
+    e.histogram("ringmta_delivery_latency_seconds",
+                "Arrival to remote 250, per delivered recipient.", s.totals.delivery_latency_us,
+                1e6);
+    return e.take();
+}
+
+}  // namespace ringmta::admin

@@ -1,0 +1,219 @@
+// format_prometheus: the exact text for one snapshot (tests/admin/metrics_golden.prom, every
+// field a distinct value so a swapped field shows), label and HELP escaping, cumulative
+// histogram buckets ending in +Inf, queue rows merged and sorted, and a structural check that
+// every sample follows its family's HELP and TYPE lines.
+#include "mta/admin/metrics.hh"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace ringmta::admin {
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+// Every field distinct, so a value printed under the wrong name cannot match by accident.
+MetricsSnapshot sample_snapshot() {
+    MetricsSnapshot s;
+    s.version = "0.1.0";
+    s.shards = 2;
+    s.shards_running = 2;
+    s.route_table_generation = 3;
+    s.memory_buffered_bytes = 4096;
+    ShardMetrics& t = s.totals;
+    t.connections_open = 5;
+    t.connections_accepted = 101;
+    t.messages_accepted = 1000;
+    t.bytes_accepted = 2048000;
+    for (size_t i = 0; i < kRejectReasonCount; ++i) t.messages_rejected[i] = 10 + i;
+    t.recipients_delivered = 1200;
+    t.recipients_deferred = 30;
+    t.recipients_bounced = 7;
+    t.dsn_sent = 6;
+    t.queue_messages = 42;
+    t.queue_depth = {{"to-pgp", "ready", 12}, {"partners", "deferred", 8}, {"to-pgp", "deferred", 4},
+                     {"partners", "in_flight", 1}};
+    t.spool_commits = 250;
+    t.spool_messages_committed = 1006;
+    t.spool_bytes_written = 2100000;
+    t.spool_commit_failures = 1;
+    t.pool_connections_open = 9;
+    t.pool_connections_idle = 3;
+    t.pool_connections_opened = 20;
+    t.pool_connections_reused = 980;
+    t.dns_lookups = 17;
+    t.dns_cache_hits = 170;
+    for (uint64_t us : {400, 800, 3000, 3000, 12'000'000}) t.accept_latency_us.observe(us);
+    for (uint64_t us : {20'000ull, 700'000ull, 7'200'000'000ull}) t.delivery_latency_us.observe(us);
+    return s;
+}
+
+TEST(FormatPrometheus, GoldenOutput) {
+    const char* dir = std::getenv("ADMIN_TEST_DATA");
+    ASSERT_NE(dir, nullptr) << "ADMIN_TEST_DATA is not set (run through meson test)";
+    std::ifstream file(std::string(dir) + "/metrics_golden.prom");
+    ASSERT_TRUE(file) << "cannot read metrics_golden.prom";
+    std::stringstream want;
+    want << file.rdbuf();
+    std::string got = format_prometheus(sample_snapshot());
+    std::vector<std::string> g = lines_of(got), w = lines_of(want.str());
+    for (size_t i = 0; i < std::min(g.size(), w.size()); ++i)
+        ASSERT_EQ(g[i], w[i]) << "line " << i + 1 << ": got\n  " << g[i] << "\nwant\n  " << w[i];
+    EXPECT_EQ(g.size(), w.size()) << "got " << g.size() << " lines, want " << w.size();
+    EXPECT_EQ(got.back(), '\n') << "the exposition must end with a newline";
+}
+
+TEST(EscapeLabelValue, Table) {
+    struct Case {
+        std::string in, want;
+    };
+    const Case cases[] = {
+        {"plain", "plain"},
+        {"a\"b", "a\\\"b"},
+        {"back\\slash", "back\\\\slash"},
+        {"two\nlines", "two\\nlines"},
+        {"\\\"\n", "\\\\\\\"\\n"},
+        {"tab\tand utf-8 é", "tab\tand utf-8 é"},
+        {"", ""},
+    };
+    for (const Case& c : cases)
+        EXPECT_EQ(escape_label_value(c.in), c.want)
+            << "in " << c.in << ": got " << escape_label_value(c.in) << ", want " << c.want;
+}
+
+TEST(EscapeHelp, QuotesStayAndBackslashNewlineEscape) {
+    EXPECT_EQ(escape_help("say \"hi\"\\now\nplease"), "say \"hi\"\\\\now\\nplease");
+}
+
+TEST(FormatPrometheus, LabelValuesEscapedInOutput) {
+    MetricsSnapshot s;
+    s.version = "1.0 \"beta\"";
+    s.totals.queue_depth = {{"odd\"name\\with\nnewline", "ready", 3}};
+    std::string text = format_prometheus(s);
+    for (const char* want : {"ringmta_build_info{version=\"1.0 \\\"beta\\\"\"} 1\n",
+                             "ringmta_queue_recipients{connector=\"odd\\\"name\\\\with\\nnewline\","
+                             "state=\"ready\"} 3\n"})
+        EXPECT_NE(text.find(want), std::string::npos) << "want line " << want;
+}
+
+TEST(FormatPrometheus, HistogramBucketsCumulativeEndingInInf) {
+    MetricsSnapshot s;
+    for (uint64_t us : {100, 100, 7'000, 60'000, 99'000'000}) s.totals.accept_latency_us.observe(us);
+    std::string text = format_prometheus(s);
+    std::regex bucket("^ringmta_accept_latency_seconds_bucket\\{le=\"([^\"]+)\"\\} (\\d+)$");
+    uint64_t previous = 0;
+    std::vector<std::string> les;
+    for (const std::string& line : lines_of(text)) {
+        std::smatch m;
+        if (!std::regex_match(line, m, bucket)) continue;
+        uint64_t v = std::stoull(m[2]);
+        EXPECT_GE(v, previous) << "bucket le=" << m[1] << " got " << v << ", below previous "
+                               << previous;
+        previous = v;
+        les.push_back(m[1]);
+    }
+    ASSERT_EQ(les.size(), kAcceptLatencyBoundsUs.size() + 1);
+    EXPECT_EQ(les.front(), "0.0005");
+    EXPECT_EQ(les.back(), "+Inf");
+    EXPECT_EQ(previous, 5u) << "+Inf bucket got " << previous << ", want the count 5";
+    for (const char* want : {"ringmta_accept_latency_seconds_bucket{le=\"0.01\"} 3\n",
+                             "ringmta_accept_latency_seconds_bucket{le=\"10\"} 4\n",
+                             "ringmta_accept_latency_seconds_sum 99.0672\n",
+                             "ringmta_accept_latency_seconds_count 5\n"})
+        EXPECT_NE(text.find(want), std::string::npos) << "want line " << want << "in\n" << text;
+}
+
+// Families: HELP then TYPE then samples whose names belong to the family; names and values
+// well formed; no family twice; every reject reason present even at zero.
+TEST(FormatPrometheus, StructureIsValidExposition) {
+    std::string text = format_prometheus(MetricsSnapshot{});
+    std::regex help("^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$");
+    std::regex type("^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$");
+    std::regex sample(
+        "^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{([a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\]|\\\\.)*\",?)+\\})? "
+        "(-?[0-9.e+]+|\\+Inf)$");
+    std::string family, family_type, pending_help;
+    std::set<std::string> seen;
+    int reasons = 0;
+    for (const std::string& line : lines_of(text)) {
+        std::smatch m;
+        if (std::regex_match(line, m, help)) {
+            pending_help = m[1];
+            EXPECT_TRUE(seen.insert(pending_help).second) << "family twice: " << pending_help;
+        } else if (std::regex_match(line, m, type)) {
+            EXPECT_EQ(m[1], pending_help) << "TYPE without its HELP: " << line;
+            family = m[1];
+            family_type = m[2];
+            EXPECT_EQ(family_type == "counter", family.ends_with("_total")) << line;
+        } else if (std::regex_match(line, m, sample)) {
+            std::string name = m[1];
+            bool ok = name == family ||
+                      (family_type == "histogram" &&
+                       (name == family + "_bucket" || name == family + "_sum" ||
+                        name == family + "_count"));
+            EXPECT_TRUE(ok) << "sample " << name << " under family " << family;
+            if (name == "ringmta_messages_rejected_total") ++reasons;
+        } else {
+            ADD_FAILURE() << "not an exposition line: " << line;
+        }
+    }
+    EXPECT_EQ(reasons, int(kRejectReasonCount));
+}
+
+TEST(ShardMetrics, AddSumsCountersHistogramsAndQueueRows) {
+    ShardMetrics a, b;
+    a.connections_open = 1;
+    b.connections_open = 2;
+    a.messages_rejected[size_t(RejectReason::relay_denied)] = 4;
+    b.messages_rejected[size_t(RejectReason::relay_denied)] = 5;
+    b.messages_rejected[size_t(RejectReason::storage)] = 1;
+    a.spool_commits = 10;
+    b.spool_commits = 20;
+    a.dns_cache_hits = 7;
+    b.pool_connections_reused = 8;
+    a.queue_depth = {{"x", "ready", 1}, {"y", "ready", 2}};
+    b.queue_depth = {{"y", "ready", 3}, {"x", "deferred", 4}};
+    a.accept_latency_us.observe(100);
+    b.accept_latency_us.observe(200);
+    b.delivery_latency_us.observe(1);
+    a.add(b);
+    EXPECT_EQ(a.connections_open, 3u);
+    EXPECT_EQ(a.messages_rejected[size_t(RejectReason::relay_denied)], 9u);
+    EXPECT_EQ(a.messages_rejected[size_t(RejectReason::storage)], 1u);
+    EXPECT_EQ(a.spool_commits, 30u);
+    EXPECT_EQ(a.dns_cache_hits, 7u);
+    EXPECT_EQ(a.pool_connections_reused, 8u);
+    EXPECT_EQ(a.accept_latency_us.count(), 2u);
+    EXPECT_EQ(a.accept_latency_us.sum(), 300u);
+    EXPECT_EQ(a.delivery_latency_us.count(), 1u);
+    std::map<std::pair<std::string, std::string>, uint64_t> rows;
+    for (const QueueDepth& d : a.queue_depth) {
+        EXPECT_TRUE(rows.emplace(std::make_pair(d.connector, d.state), d.recipients).second)
+            << "row twice: " << d.connector << "/" << d.state;
+    }
+    std::map<std::pair<std::string, std::string>, uint64_t> want = {
+        {{"x", "ready"}, 1}, {{"y", "ready"}, 5}, {{"x", "deferred"}, 4}};
+    EXPECT_EQ(rows, want);
+}
+
+TEST(RejectReason, NamesAreLabelValues) {
+    const char* want[] = {"relay_denied", "size",    "recipients", "bare_newline",
+                          "line_length",  "policy",  "storage",    "other"};
+    ASSERT_EQ(std::size(want), kRejectReasonCount);
+    for (size_t i = 0; i < kRejectReasonCount; ++i)
+        EXPECT_STREQ(reject_reason_name(RejectReason(i)), want[i]) << "reason " << i;
+}
+
+}  // namespace
+}  // namespace ringmta::admin
