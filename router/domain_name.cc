@@ -1,11 +1,9 @@
 // Domain normalisation for lookups and config. Invalid input is a DomainKind value, never an
 // exception; only the non-ASCII path calls libidn2 (and so allocates).
 #include "router/domain_name.hh"
-#include "router/label_hash.hh"
 
 #include <idn2.h>
 
-#include <array>
 #include <cstdlib>
 #include <cstring>
 
@@ -18,37 +16,11 @@ namespace {
 
 enum class Scan { name, invalid, non_ascii };
 
-// Masks that keep the first min(size, 16) bytes of a label's two head words.
-constexpr auto kHeadMask = [] {
-    std::array<std::array<uint64_t, 2>, 17> masks{};
-    for (uint32_t size = 0; size <= 16; ++size) {
-        for (uint32_t byte = 0; byte < size; ++byte) {
-            masks[size][byte / 8] |= 0xffull << 8 * (byte % 8);
-        }
-    }
-    return masks;
-}();
-
-uint64_t load8(const char* p) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    return w;
-}
-
-// Records label k, text[start, end), once its dot is found: its head words and hash come from
-// bytes already lower-cased into out.text (bytes past `end` may be stale and are masked off).
-// False for an empty or over-long label. k < kLabelCountMax because names are <= 253 bytes.
+// Records label k, text[start, end), once its dot is found. False for an empty or over-long
+// label. k < kLabelCountMax because names are <= 253 bytes.
 inline bool finish_label(DomainBuffer& out, uint32_t k, uint32_t start, uint32_t end) {
-    uint32_t size = end - start;
-    if (size - 1 >= kLabelLengthMax) return false;   // 0 wraps around
-    const char* p = out.text + start;
-    const auto& mask = kHeadMask[size < 16 ? size : 16];
-    uint64_t head0 = load8(p) & mask[0];
-    uint64_t head1 = load8(p + 8) & mask[1];
+    if (end - start - 1 >= kLabelLengthMax) return false;   // empty wraps around
     out.label_start[k] = static_cast<uint8_t>(start);
-    out.label_head[k][0] = head0;
-    out.label_head[k][1] = head1;
-    out.label_hash[k] = label_hash::of_label(size, head0, head1, p + 16);
     return true;
 }
 
@@ -89,11 +61,17 @@ inline bool lower_chunk(const char* in, char* out, uint32_t& dots) {
 // Sixteen bytes at a time: refuse non-ASCII, lower-case A-Z into out.text, find the dots and
 // finish each label at its dot. The last chunk is the input's last 16 bytes (rewriting a few
 // already done), or a zero-padded copy of a shorter input: no variable-size copies.
-Scan scan_ascii(const char* in, uint32_t n, DomainBuffer& out) {
+// Inlined into normalize_domain: the lookup path then makes one call, not two.
+[[gnu::always_inline]] inline Scan scan_ascii(const char* in, uint32_t n, DomainBuffer& out) {
     alignas(16) char small[16] = {};
     if (n < 16) {
         if (n >= 8) {
-            uint64_t lo = load8(in), hi = n > 8 ? load8(in + n - 8) >> (8 * (16 - n)) : 0;
+            uint64_t lo, hi = 0;
+            std::memcpy(&lo, in, 8);
+            if (n > 8) {
+                std::memcpy(&hi, in + n - 8, 8);
+                hi >>= 8 * (16 - n);
+            }
             std::memcpy(small, &lo, 8);
             std::memcpy(small + 8, &hi, 8);
         } else {
@@ -118,7 +96,7 @@ Scan scan_ascii(const char* in, uint32_t n, DomainBuffer& out) {
             start = end + 1;
         }
     }
-    std::memset(out.text + n, 0, 16);
+    std::memset(out.text + n, 0, 32);
     if (!finish_label(out, labels++, start, n)) return Scan::invalid;
     out.label_start[labels] = static_cast<uint8_t>(n + 1);
     out.size = n;
@@ -133,7 +111,7 @@ void copy_literal(std::string_view in, DomainBuffer& out) {
     }
     out.size = static_cast<uint32_t>(in.size());
     out.label_count = 0;
-    std::memset(out.text + in.size(), 0, 16);
+    std::memset(out.text + in.size(), 0, 32);
 }
 
 // UTF-8 → A-label through libidn2 (UTS #46 non-transitional mapping, which also case-folds).

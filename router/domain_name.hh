@@ -15,17 +15,13 @@ inline constexpr size_t kLabelLengthMax = 63;
 inline constexpr size_t kLabelCountMax = (kDomainLengthMax + 1) / 2;   // "a.a.a...": 127
 
 // Holds one normalised domain. For a name, label k is text[label_start[k], label_start[k + 1]
-// - 1), with its first 16 bytes (zero-padded) in label_head[k] and its hash (label_hash.hh) in
-// label_hash[k]: normalisation computes them while it finds the dots, so lookups never read a
-// label's bytes again unless it is longer than 16. The 16 bytes after the end are zero, and
-// the text has room for 16-byte loads and stores at any label or chunk start.
+// - 1), so lookups never scan for dots again. The 32 bytes after the end are zero, so any
+// suffix can be hashed and compared in whole words without masks.
 struct DomainBuffer {
-    alignas(16) char text[kDomainLengthMax + 1 + 16 + 18];
+    alignas(16) char text[kDomainLengthMax + 1 + 32 + 2];
     uint32_t size = 0;
     uint32_t label_count = 0;
     uint8_t label_start[kLabelCountMax + 1];
-    uint64_t label_head[kLabelCountMax][2];
-    uint64_t label_hash[kLabelCountMax];
 
     std::string_view view() const { return {text, size}; }
     uint32_t label_size(uint32_t k) const { return label_start[k + 1] - 1u - label_start[k]; }

@@ -1,7 +1,7 @@
 // Per-shard route cache: eight-way set-associative, keyed by the domain bytes as written (so a
 // hit skips normalisation too). An entry answers only for its table generation and size range.
 #include "router/route_cache.hh"
-#include "router/label_hash.hh"
+#include "router/text_hash.hh"
 
 #include <bit>
 #include <cstring>
@@ -9,30 +9,26 @@
 namespace ringmta::router {
 namespace {
 
-uint64_t load8(const char* p) {
-    uint64_t w;
-    std::memcpy(&w, p, 8);
-    return w;
-}
+using text_hash::load8;
 
 // Sixteen bytes per multiplication. The last words overlap earlier ones rather than calling
 // memcpy with a variable size; the length is mixed in first, so overlaps cannot alias.
 uint64_t hash_bytes(std::string_view s) {
-    using label_hash::fold_multiply;
+    using text_hash::fold_multiply;
     const char* p = s.data();
     size_t n = s.size();
-    uint64_t h = label_hash::kRoot ^ n;
+    uint64_t h = text_hash::kSeed ^ n;
     if (n < 8) {
         uint64_t w = 0;
         std::memcpy(&w, p, n);
-        return fold_multiply(h ^ w, label_hash::kHead1);
+        return fold_multiply(h ^ w, text_hash::kWord1);
     }
     for (; n > 16; n -= 16, p += 16) {
-        h = fold_multiply(load8(p) ^ h ^ label_hash::kHead0, load8(p + 8) ^ label_hash::kHead1);
+        h = fold_multiply(load8(p) ^ h ^ text_hash::kWord0, load8(p + 8) ^ text_hash::kWord1);
     }
     // 8..16 bytes left: the first and the last word of them.
-    return fold_multiply(load8(p) ^ h ^ label_hash::kHead0,
-                         load8(p + n - 8) ^ label_hash::kSuffix);
+    return fold_multiply(load8(p) ^ h ^ text_hash::kWord0,
+                         load8(p + n - 8) ^ text_hash::kLast);
 }
 
 // Equal-length byte comparison in words, same overlapping tail.
@@ -72,13 +68,20 @@ Route RouteCache::lookup(const RouteTable& table, std::string_view domain, uint6
             return e.route;
         }
     }
+    return fill(table, domain, message_size, h);
+}
+
+// The miss path, out of line so that a hit saves and restores fewer registers.
+Route RouteCache::fill(const RouteTable& table, std::string_view domain, uint64_t message_size,
+                       uint64_t h) {
     ++misses_;
+    size_t set = (h >> 7) & mask_;
     SizeRange range;
     Route route = table.lookup(domain, message_size, range);
     size_t way = next_way_[set]++ % kWays;
     hashes_[set * kWays + way] = h;
     Entry& e = entries_[set * kWays + way];
-    e.generation = generation;
+    e.generation = table.generation();
     e.range = range;
     e.route = route;
     e.size = static_cast<uint8_t>(domain.size());

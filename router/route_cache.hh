@@ -39,6 +39,9 @@ private:
     };
     static_assert(sizeof(Entry) == 128);
 
+    [[gnu::noinline]] Route fill(const RouteTable& table, std::string_view domain,
+                                 uint64_t message_size, uint64_t hash);
+
     std::unique_ptr<uint64_t[]> hashes_;      // per entry; 0: empty
     std::unique_ptr<Entry[]> entries_;
     std::unique_ptr<uint8_t[]> next_way_;     // per set: FIFO replacement

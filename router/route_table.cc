@@ -1,50 +1,12 @@
-// Route lookup: one walk down the reversed-label trie, choosing as it goes. Lists are visited
-// from least to most specific, so a later winner always outranks an earlier one; the SizeRange
-// is narrowed by every better-ranked candidate that the message size ruled out.
+// Route lookup: the query's suffixes probed from the longest to the shortest, so the first
+// candidate that admits the message size wins; every better-ranked candidate ruled out by the
+// size before it narrows the SizeRange. Accepted domains outrank all address spaces.
 #include "router/route_table.hh"
 
 #include <algorithm>
 
 namespace ringmta::router {
 namespace {
-
-// Tracks the best candidate seen so far and the sizes for which it stays the answer.
-class Chooser {
-public:
-    explicit Chooser(uint64_t size) : size_(size) {}
-
-    // `list` is one node's candidates, best first; it outranks everything chosen before.
-    void consider(const RouteTable::Candidate* list, uint32_t count) {
-        uint64_t skipped_max = 0;
-        for (uint32_t i = 0; i < count; ++i) {
-            if (size_ <= list[i].size_max) {
-                route_.connector = list[i].connector;
-                route_.matched = list[i].space;
-                range_ = SizeRange{skipped_max, list[i].size_max};
-                return;
-            }
-            skipped_max = std::max(skipped_max, list[i].size_max);
-        }
-        if (count != 0) {
-            too_large_ = true;
-            range_.size_above = std::max(range_.size_above, skipped_max);
-        }
-    }
-
-    Route finish(SizeRange& valid) {
-        if (!route_.found()) route_.no_route = too_large_ ? NoRoute::message_too_large
-                                                          : NoRoute::no_address_space;
-        else route_.no_route = NoRoute::none;
-        valid = range_;
-        return route_;
-    }
-
-private:
-    uint64_t size_;
-    Route route_;
-    SizeRange range_;
-    bool too_large_ = false;
-};
 
 }  // namespace
 
@@ -60,9 +22,56 @@ const char* no_route_text(NoRoute reason) {
     MTA_UNREACHABLE();
 }
 
+// The best candidate seen so far and the sizes for which it stays the answer.
+struct RouteTable::Choice {
+    const Candidate* winner = nullptr;
+    uint64_t skipped_max = 0;   // largest size_max of better-ranked candidates the size ruled out
+    bool too_large = false;     // some matching candidate was ruled out by the size
+};
+
+// `list` is one domain's exact or wildcard candidates, best first, all ranked below what was
+// considered before; called only while there is no winner.
+inline void RouteTable::consider(Choice& c, const Candidate* list, uint32_t count,
+                                uint64_t size) {
+    for (uint32_t i = 0; i < count; ++i) {
+        if (size <= list[i].size_max) {
+            c.winner = &list[i];
+            return;
+        }
+        c.skipped_max = std::max(c.skipped_max, list[i].size_max);
+        c.too_large = true;
+    }
+}
+
+// Probes the domain's suffixes from the longest; fills `choice` from the address spaces, or
+// returns the accepted domain that outranks them (kNoIndex when none does).
+inline uint32_t RouteTable::choose_by_domain(const DomainBuffer& domain, uint64_t message_size,
+                                             Choice& choice) const {
+    uint64_t hashes[kLabelCountMax];
+    const Candidate* candidates = candidates_.data();
+    for (uint32_t k = domains_.hash_suffixes(domain, hashes); k < domain.label_count; ++k) {
+        uint32_t id = domains_.find(domain, k, hashes[k]);
+        if (id == Domains::kNone) continue;
+        const NodeRoutes& r = domains_.entry(id).payload;
+        // The deepest accepted domain wins over everything; an exact one only at k == 0.
+        uint32_t accepted = k == 0 && r.accepted_exact != kNoIndex ? r.accepted_exact
+                                                                   : r.accepted_wild;
+        if (accepted != kNoIndex) return accepted;
+        if (choice.winner != nullptr) continue;   // looking further up for accepted domains only
+        if (k == 0) consider(choice, candidates + r.exact_first, r.exact_count, message_size);
+        if (choice.winner == nullptr) {
+            consider(choice, candidates + r.wild_first, r.wild_count, message_size);
+        }
+        if (choice.winner != nullptr && !r.accepted_above) break;
+    }
+    return kNoIndex;
+}
+
 Route RouteTable::lookup(std::string_view domain, uint64_t message_size) const {
     SizeRange ignored;
-    return lookup(domain, message_size, ignored);
+    DomainBuffer buffer;
+    DomainKind kind = normalize_domain(domain, buffer);
+    return lookup_normalised(kind, buffer, message_size, ignored);
 }
 
 Route RouteTable::lookup(std::string_view domain, uint64_t message_size, SizeRange& valid) const {
@@ -73,37 +82,35 @@ Route RouteTable::lookup(std::string_view domain, uint64_t message_size, SizeRan
 
 Route RouteTable::lookup_normalised(DomainKind kind, const DomainBuffer& domain,
                                     uint64_t message_size, SizeRange& valid) const {
+    Route route;
     if (kind == DomainKind::invalid) {
         valid = SizeRange{};
-        Route none;
-        none.no_route = NoRoute::invalid_domain;
-        return none;
+        route.no_route = NoRoute::invalid_domain;
+        return route;
     }
-    Chooser chooser(message_size);
-    const Candidate* candidates = candidates_.data();
-    const NodeRoutes& root = trie_.node(Trie::kRoot).payload;
-    chooser.consider(candidates + root.wild_first, root.wild_count);
-    uint32_t accepted = kNoIndex;
+    Choice choice;
     if (kind == DomainKind::name) {
-        // Top label first; stop at the first label the trie does not know.
-        uint64_t hashes[kLabelCountMax];
-        uint32_t first = trie_.hash_labels(domain, hashes);
-        uint32_t node = Trie::kRoot;
-        for (uint32_t k = domain.label_count; k-- > first;) {
-            node = trie_.find_child(node, domain, k, hashes[k]);
-            if (node == Trie::kNone) break;
-            const NodeRoutes& r = trie_.node(node).payload;
-            if (r.accepted_wild != kNoIndex) accepted = r.accepted_wild;
-            chooser.consider(candidates + r.wild_first, r.wild_count);
-            if (k == 0) {
-                if (r.accepted_exact != kNoIndex) accepted = r.accepted_exact;
-                chooser.consider(candidates + r.exact_first, r.exact_count);
-            }
-        }
+        uint32_t accepted = choose_by_domain(domain, message_size, choice);
+        if (accepted != kNoIndex) return accepted_route(accepted, message_size, valid);
     }
-    if (accepted == kNoIndex) return chooser.finish(valid);
+    if (choice.winner == nullptr) {
+        consider(choice, candidates_.data() + any_first_, any_count_, message_size);
+    }
+    if (choice.winner == nullptr) {
+        route.no_route = choice.too_large ? NoRoute::message_too_large : NoRoute::no_address_space;
+        valid = SizeRange{choice.skipped_max, UINT64_MAX};
+        return route;
+    }
+    route.connector = choice.winner->connector;
+    route.matched = choice.winner->space;
+    route.no_route = NoRoute::none;
+    valid = SizeRange{choice.skipped_max, choice.winner->size_max};
+    return route;
+}
 
-    // An accepted domain never falls through to the address spaces, whatever its connector.
+// An accepted domain never falls through to the address spaces, whatever its connector.
+Route RouteTable::accepted_route(uint32_t accepted, uint64_t message_size,
+                                 SizeRange& valid) const {
     Route route;
     route.matched = accepted;
     route.via_accepted_domain = true;
@@ -141,7 +148,7 @@ uint32_t RouteTable::matched_cost(const Route& route) const {
 }
 
 size_t RouteTable::index_bytes() const {
-    return trie_.memory_bytes() + candidates_.capacity() * sizeof(Candidate);
+    return domains_.memory_bytes() + candidates_.capacity() * sizeof(Candidate);
 }
 
 size_t RouteTable::memory_bytes() const {

@@ -1,7 +1,7 @@
 // The compiled, immutable route table: connectors, address spaces and accepted domains, with
-// the spaces compiled into a reversed-label trie. Selection is Exchange's: accepted domains
-// first, then the most specific space among enabled connectors that admit the size, then
-// lowest cost, then connector name. Lookups never allocate (except for IDN input) or lock.
+// their domains compiled into a table probed by suffix. Selection is Exchange's: accepted
+// domains first, then the most specific space among enabled connectors that admit the size,
+// then lowest cost, then connector name. Lookups never allocate (except for IDN input) or lock.
 #pragma once
 
 #include <cstdint>
@@ -11,8 +11,8 @@
 #include "router/address_space.hh"
 #include "router/connector_spec.hh"
 #include "router/domain_name.hh"
-#include "router/domain_trie.hh"
 #include "router/next_hop.hh"
+#include "router/suffix_table.hh"
 
 namespace ringmta::router {
 
@@ -69,7 +69,9 @@ struct SizeRange {
 
 class RouteTable {
 public:
-    // One trie node's routes: candidate ranges sorted best first, accepted-domain indices.
+    // One configured domain's routes: candidate ranges sorted best first, accepted-domain
+    // indices, and whether an accepted wildcard domain covers a parent domain (so a lookup
+    // that found a route here must still look further up for it).
     struct NodeRoutes {
         uint32_t exact_first = 0;
         uint16_t exact_count = 0;
@@ -77,13 +79,14 @@ public:
         uint32_t wild_first = 0;
         uint32_t accepted_exact = kNoIndex;
         uint32_t accepted_wild = kNoIndex;
+        bool accepted_above = false;
     };
     struct Candidate {
         uint32_t connector;
         uint32_t space;
         uint64_t size_max;
     };
-    using Trie = DomainTrie<NodeRoutes>;
+    using Domains = SuffixTable<NodeRoutes>;
 
     // The route for a recipient domain (any case, trailing dot, UTF-8 or literal).
     Route lookup(std::string_view domain, uint64_t message_size) const;
@@ -103,19 +106,27 @@ public:
     std::string_view matched_text(const Route& route) const;
     uint32_t matched_cost(const Route& route) const;
 
-    // Bytes held by the compiled lookup structures (trie, edges, candidates) and by all of it.
+    // Bytes held by the compiled lookup structures (domain table, candidates) and by all of it.
     size_t index_bytes() const;
     size_t memory_bytes() const;
 
 private:
     friend class RouteTableCompiler;
 
+    struct Choice;
+    static void consider(Choice& choice, const Candidate* list, uint32_t count, uint64_t size);
+    uint32_t choose_by_domain(const DomainBuffer& domain, uint64_t message_size,
+                              Choice& choice) const;
+    Route accepted_route(uint32_t accepted, uint64_t message_size, SizeRange& valid) const;
+
     uint64_t generation_ = 0;
     std::vector<Connector> connectors_;
     std::vector<CompiledSpace> spaces_;
     std::vector<AcceptedDomain> accepted_;
     std::vector<Candidate> candidates_;
-    Trie trie_;
+    uint32_t any_first_ = 0;    // the "*" spaces' candidates
+    uint32_t any_count_ = 0;
+    Domains domains_;
 };
 
 }  // namespace ringmta::router

@@ -20,10 +20,13 @@ std::string space_path(size_t connector, size_t position) {
 
 std::string accepted_path(size_t i) { return "accepted_domains[" + std::to_string(i) + "]"; }
 
-// One address space placed in the trie, in the order candidates are ranked.
+// The domain-table id that "*" spaces are grouped under; sorts after every real domain.
+constexpr uint32_t kAnyDomain = UINT32_MAX;
+
+// One address space placed in the domain table, in the order candidates are ranked.
 struct Entry {
-    uint32_t node;
-    uint32_t wild;        // 0 exact, 1 wildcard (and "*", on the root)
+    uint32_t node;        // domain id, or kAnyDomain
+    uint32_t wild;        // 0 exact, 1 wildcard (and "*")
     uint32_t cost;
     uint32_t name_rank;   // connector's position in byte order of names
     uint32_t space;
@@ -44,13 +47,15 @@ public:
     RouteTableBuild run() {
         for (size_t i = 0; i < specs_.size(); ++i) check_connector(i);
         for (size_t i = 0; i < accepted_specs_.size(); ++i) check_accepted(i);
+        table_->domains_.reserve(table_->spaces_.size() + table_->accepted_.size());
         if (errors_.empty()) compile_spaces();
         if (errors_.empty()) compile_accepted();
         RouteTableBuild build;
         if (errors_.empty()) {
+            mark_accepted_above();
             warn_shadowed();
             warn_disabled_accepted();
-            table_->trie_.shrink_to_fit();
+            table_->domains_.shrink_to_fit();
             build.table = std::move(table_);
         }
         build.errors = std::move(errors_);
@@ -150,7 +155,7 @@ private:
         for (uint32_t s = 0; s < table_->spaces_.size(); ++s) {
             const CompiledSpace& cs = table_->spaces_[s];
             bool any = cs.space.kind == SpaceKind::any;
-            uint32_t node = any ? RouteTable::Trie::kRoot : table_->trie_.insert(cs.space.domain);
+            uint32_t node = any ? kAnyDomain : table_->domains_.insert(cs.space.domain);
             entries.push_back(Entry{node, cs.space.kind == SpaceKind::exact ? 0u : 1u,
                                     cs.space.cost, rank[cs.connector], s});
         }
@@ -199,7 +204,12 @@ private:
                   "more than 65535 connectors share this address space");
             return;
         }
-        RouteTable::NodeRoutes& routes = t.trie_.node(begin->node).payload;
+        if (begin->node == kAnyDomain) {
+            t.any_first_ = first;
+            t.any_count_ = count;
+            return;
+        }
+        RouteTable::NodeRoutes& routes = t.domains_.entry(begin->node).payload;
         if (begin->wild) {
             routes.wild_first = first;
             routes.wild_count = static_cast<uint16_t>(count);
@@ -232,7 +242,7 @@ private:
         auto& t = *table_;
         for (uint32_t a = 0; a < t.accepted_.size(); ++a) {
             const AcceptedDomain& ad = t.accepted_[a];
-            RouteTable::NodeRoutes& routes = t.trie_.node(t.trie_.insert(ad.domain.domain)).payload;
+            auto& routes = t.domains_.entry(t.domains_.insert(ad.domain.domain)).payload;
             bool wildcard = ad.domain.kind == SpaceKind::wildcard;
             uint32_t& slot = wildcard ? routes.accepted_wild : routes.accepted_exact;
             if (slot != kNoIndex) {
@@ -242,6 +252,31 @@ private:
                 continue;
             }
             slot = a;
+        }
+    }
+
+    // Flags each domain below an accepted wildcard domain: a lookup that finds its route there
+    // must still look at the shorter suffixes, where the accepted domain outranks it.
+    void mark_accepted_above() {
+        auto& domains = table_->domains_;
+        bool any_wild = std::any_of(table_->accepted_.begin(), table_->accepted_.end(),
+                                    [](const AcceptedDomain& a) {
+                                        return a.domain.kind == SpaceKind::wildcard;
+                                    });
+        if (!any_wild) return;
+        DomainBuffer buffer;
+        uint64_t hashes[kLabelCountMax];
+        for (uint32_t id = 0; id < domains.entry_count(); ++id) {
+            (void)normalize_domain(domains.text(id), buffer);
+            (void)domains.hash_suffixes(buffer, hashes);
+            for (uint32_t k = 1; k < buffer.label_count; ++k) {
+                uint32_t above = domains.find(buffer, k, hashes[k]);
+                if (above != RouteTable::Domains::kNone &&
+                    domains.entry(above).payload.accepted_wild != kNoIndex) {
+                    domains.entry(id).payload.accepted_above = true;
+                    break;
+                }
+            }
         }
     }
 

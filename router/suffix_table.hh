@@ -1,0 +1,170 @@
+// The configured domains in one open-addressing table keyed by the hash of their text
+// (text_hash.hh). A lookup hashes every suffix of the query, prefetches all their probes,
+// then probes from the longest suffix to the shortest: at most one probe per label,
+// whatever the table size. Every hit is checked against the domain's text, so a collision
+// costs a probe, never a wrong answer. Built once (ids stay stable), then read-only.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mta/base/assert.hh"
+#include "router/domain_name.hh"
+#include "router/text_hash.hh"
+
+namespace ringmta::router {
+
+template <typename Payload>
+class SuffixTable {
+public:
+    static constexpr uint32_t kNone = UINT32_MAX;
+    static constexpr uint32_t kInlineText = 32;
+
+    // One cache line: a probe that hits reads nothing else unless the domain is over 32 bytes.
+    struct alignas(64) Entry {
+        uint64_t head[kInlineText / 8];   // first 32 bytes of the domain, zero-padded
+        uint32_t size;                    // bytes in the domain
+        uint32_t tail;                    // offset in tails_ of bytes 32.. (longer domains)
+        Payload payload;
+    };
+
+    SuffixTable() : slots_(16, Slot{0, kNone}) {}
+
+    // Sizes the table for `entries` domains in all, so inserting them never rehashes.
+    void reserve(size_t entries) {
+        entries_.reserve(entries);
+        hashes_.reserve(entries);
+        if (entries * kSlotsPerEntry > slots_.size()) {
+            rehash(std::bit_ceil(entries * kSlotsPerEntry));
+        }
+    }
+
+    // The entry of `domain` (a normalised name), created when new.
+    uint32_t insert(std::string_view domain) {
+        MTA_ASSERT(!frozen_);
+        DomainBuffer buffer;
+        DomainKind kind = normalize_domain(domain, buffer);
+        MTA_ASSERT(kind == DomainKind::name && buffer.view() == domain);
+        if (buffer.label_count > depth_max_) depth_max_ = buffer.label_count;
+        uint64_t hash = text_hash::of_padded(buffer.text, buffer.size);
+        uint32_t id = find(buffer, 0, hash);
+        return id != kNone ? id : add(buffer, hash);
+    }
+
+    // hashes[k] = the hash of the suffix that starts at label k, for every suffix no longer
+    // than the longest entry, each probe prefetched so their cache misses overlap. Returns the
+    // first (longest) such k.
+    uint32_t hash_suffixes(const DomainBuffer& domain, uint64_t* hashes) const {
+        uint32_t first = domain.label_count > depth_max_ ? domain.label_count - depth_max_ : 0;
+        for (uint32_t k = first; k < domain.label_count; ++k) {
+            uint32_t start = domain.label_start[k];
+            uint64_t h = text_hash::of_padded(domain.text + start, domain.size - start);
+            hashes[k] = h;
+            __builtin_prefetch(&slots_[h & mask_]);
+        }
+        return first;
+    }
+
+    // The entry for the suffix of `domain` from label k, whose hash is `hash`; kNone when
+    // absent. Relies on DomainBuffer's zero padding: no masks for short suffixes.
+    uint32_t find(const DomainBuffer& domain, uint32_t k, uint64_t hash) const {
+        const char* text = domain.text + domain.label_start[k];
+        uint32_t size = domain.size - domain.label_start[k];
+        auto tag = static_cast<uint32_t>(hash >> 32);
+        for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+            Slot slot = slots_[i];
+            if (slot.entry == kNone) return kNone;
+            if (slot.tag != tag) continue;
+            const Entry& e = entries_[slot.entry];
+            if (e.size == size && same_text(e, text, size)) return slot.entry;
+        }
+    }
+
+    Entry& entry(uint32_t id) { return entries_[id]; }
+    const Entry& entry(uint32_t id) const { return entries_[id]; }
+    size_t entry_count() const { return entries_.size(); }
+
+    // The domain an entry stands for (build time and messages only).
+    std::string text(uint32_t id) const {
+        const Entry& e = entries_[id];
+        std::string out(reinterpret_cast<const char*>(e.head), e.size < kInlineText ? e.size
+                                                                                    : kInlineText);
+        if (e.size > kInlineText) out.append(&tails_[e.tail], e.size - kInlineText);
+        return out;
+    }
+
+    // Drops build-time slack and state; call once after the last insert.
+    void shrink_to_fit() {
+        entries_.shrink_to_fit();
+        tails_.shrink_to_fit();
+        hashes_ = {};
+        frozen_ = true;
+    }
+
+    size_t memory_bytes() const {
+        return entries_.capacity() * sizeof(Entry) + slots_.capacity() * sizeof(Slot) +
+               tails_.capacity() + hashes_.capacity() * sizeof(uint64_t);
+    }
+
+private:
+    // Load factor at most 1/4: most probes that miss stop at the first slot (8 bytes a slot).
+    static constexpr size_t kSlotsPerEntry = 4;
+
+    struct Slot {
+        uint32_t tag;     // high half of the hash, to skip most foreign entries unread
+        uint32_t entry;   // kNone: empty
+    };
+
+    // `text` has `size` bytes then zeros up to 32 bytes in (DomainBuffer's padding), like the
+    // entry's head, so one comparison of four words settles every domain of up to 32 bytes.
+    bool same_text(const Entry& e, const char* text, uint32_t size) const {
+        using text_hash::load8;
+        uint64_t diff = (e.head[0] ^ load8(text)) | (e.head[1] ^ load8(text + 8)) |
+                        (e.head[2] ^ load8(text + 16)) | (e.head[3] ^ load8(text + 24));
+        if (diff != 0 || size <= kInlineText) return diff == 0;
+        return std::memcmp(&tails_[e.tail], text + kInlineText, size - kInlineText) == 0;
+    }
+
+    uint32_t add(const DomainBuffer& domain, uint64_t hash) {
+        auto id = static_cast<uint32_t>(entries_.size());
+        Entry e{};
+        e.size = domain.size;
+        std::memcpy(e.head, domain.text, kInlineText);   // zero past the end: the padding
+        if (domain.size > kInlineText) {
+            e.tail = static_cast<uint32_t>(tails_.size());
+            tails_.insert(tails_.end(), domain.text + kInlineText, domain.text + domain.size);
+        }
+        entries_.push_back(e);
+        hashes_.push_back(hash);
+        if (entries_.size() * kSlotsPerEntry > slots_.size()) rehash(slots_.size() * 2);
+        else place(id, hash);
+        return id;
+    }
+
+    void place(uint32_t id, uint64_t hash) {
+        size_t i = hash & mask_;
+        while (slots_[i].entry != kNone) i = (i + 1) & mask_;
+        slots_[i] = Slot{static_cast<uint32_t>(hash >> 32), id};
+    }
+
+    // Resizes the slots and re-places every entry.
+    void rehash(size_t slot_count) {
+        slots_.assign(slot_count, Slot{0, kNone});
+        mask_ = slot_count - 1;
+        for (uint32_t id = 0; id < entries_.size(); ++id) place(id, hashes_[id]);
+    }
+
+    std::vector<Entry> entries_;
+    std::vector<Slot> slots_;
+    std::vector<char> tails_;
+    std::vector<uint64_t> hashes_;   // per entry, for rehashing; dropped once frozen
+    size_t mask_ = 15;
+    uint32_t depth_max_ = 0;         // labels in the longest entry
+    bool frozen_ = false;
+};
+
+}  // namespace ringmta::router
