@@ -4,6 +4,7 @@
 
 #include <idn2.h>
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 
@@ -168,18 +169,27 @@ std::string_view domain_of_address(std::string_view address) {
     return at == std::string_view::npos ? address : address.substr(at + 1);
 }
 
+// One pass, a table lookup per byte: config loading calls this once per address space.
 bool is_hostname_syntax(std::string_view s) {
-    DomainBuffer buffer;
-    if (s.size() > kDomainLengthMax ||
-        scan_ascii(s.data(), static_cast<uint32_t>(s.size()), buffer) != Scan::name) {
-        return false;
-    }
+    static constexpr auto kHostnameByte = [] {
+        std::array<bool, 256> ok{};
+        for (int c = 'a'; c <= 'z'; ++c) ok[c] = true;
+        for (int c = '0'; c <= '9'; ++c) ok[c] = true;
+        ok['-'] = ok['_'] = true;
+        return ok;
+    }();
+    if (s.empty() || s.size() > kDomainLengthMax) return false;
+    size_t label_size = 0;
     for (char c : s) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                  c == '.';
-        if (!ok) return false;
+        if (c == '.') {
+            if (label_size == 0) return false;
+            label_size = 0;
+        } else if (!kHostnameByte[static_cast<unsigned char>(c)] ||
+                   ++label_size > kLabelLengthMax) {
+            return false;
+        }
     }
-    return true;
+    return label_size != 0;
 }
 
 }  // namespace ringmta::router

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <numeric>
-#include <tuple>
+#include <utility>
 #include <unordered_map>
 
 namespace ringmta::router {
@@ -31,7 +31,11 @@ struct Entry {
     uint32_t name_rank;   // connector's position in byte order of names
     uint32_t space;
 
-    auto key() const { return std::tie(node, wild, cost, name_rank, space); }
+    // The fields in rank order packed into two words (cost <= 100, wild <= 1): cheap to compare.
+    std::pair<uint64_t, uint64_t> key() const {
+        return {(uint64_t(node) << 32) | (wild << 8) | cost,
+                (uint64_t(name_rank) << 32) | space};
+    }
 };
 
 }  // namespace
@@ -45,6 +49,11 @@ public:
     }
 
     RouteTableBuild run() {
+        size_t spaces = 0;
+        for (const ConnectorSpec& spec : specs_) spaces += spec.address_spaces.size();
+        table_->spaces_.reserve(spaces);
+        table_->candidates_.reserve(spaces);
+        table_->connectors_.reserve(specs_.size());
         for (size_t i = 0; i < specs_.size(); ++i) check_connector(i);
         for (size_t i = 0; i < accepted_specs_.size(); ++i) check_accepted(i);
         table_->domains_.reserve(table_->spaces_.size() + table_->accepted_.size());
@@ -72,7 +81,21 @@ private:
         const ConnectorSpec& spec = specs_[i];
         std::string path = connector_path(i);
         Connector c;
-        c.spec = spec;
+        // Everything but the address spaces, which the compiled spaces keep as written: copying
+        // 100,000 strings twice is most of a large build's allocations.
+        c.spec.name = spec.name;
+        c.spec.enabled = spec.enabled;
+        c.spec.smart_hosts = spec.smart_hosts;
+        c.spec.dns_routing = spec.dns_routing;
+        c.spec.port = spec.port;
+        c.spec.max_message_size = spec.max_message_size;
+        c.spec.tls_mode = spec.tls_mode;
+        c.spec.tls_ca_file = spec.tls_ca_file;
+        c.spec.tls_name = spec.tls_name;
+        c.spec.auth_username = spec.auth_username;
+        c.spec.auth_password_file = spec.auth_password_file;
+        c.spec.auth_allow_plaintext = spec.auth_allow_plaintext;
+        c.spec.pool = spec.pool;
         c.size_max = spec.max_message_size == 0 ? UINT64_MAX : spec.max_message_size;
         if (spec.name.empty()) error(path + ".name", "missing");
         auto [it, fresh] = by_name_.emplace(spec.name, static_cast<uint32_t>(i));

@@ -52,6 +52,23 @@ TEST(AddressSpace, MatchesOnLabelBoundaries) {
     }
 }
 
+TEST(DomainName, HostnameSyntax) {
+    struct Case { std::string text; bool want; };
+    const std::string label63(63, 'a');
+    const Case cases[] = {
+        {"example.com", true},        {"mail_in.ex-ample.com", true}, {"a", true},
+        {"", false},                  {".example.com", false},        {"example.com.", false},
+        {"a..b", false},              {"Example.com", false},         {"ex ample.com", false},
+        {"ex*ample.com", false},      {label63 + ".com", true},       {label63 + "a.com", false},
+        {"b\xc3\xbc" "cher.example", false},
+    };
+    for (const Case& c : cases) {
+        bool got = is_hostname_syntax(c.text);
+        EXPECT_EQ(got, c.want) << "is_hostname_syntax(\"" << c.text << "\"): got " << got
+                               << ", want " << c.want;
+    }
+}
+
 TEST(SmartHost, ParsesHostsAndLiterals) {
     struct Case { const char* text; NextHop want; const char* formatted; };
     const Case cases[] = {
