@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -60,10 +59,9 @@ MetricsSnapshot sample_snapshot() {
 }
 
 TEST(FormatPrometheus, GoldenOutput) {
-    const char* dir = std::getenv("ADMIN_TEST_DATA");
-    ASSERT_NE(dir, nullptr) << "ADMIN_TEST_DATA is not set (run through meson test)";
-    std::ifstream file(std::string(dir) + "/metrics_golden.prom");
-    ASSERT_TRUE(file) << "cannot read metrics_golden.prom";
+    std::string path = std::string(ADMIN_TEST_DATA_DIR) + "/metrics_golden.prom";
+    std::ifstream file(path);
+    ASSERT_TRUE(file) << "cannot read " << path;
     std::stringstream want;
     want << file.rdbuf();
     std::string got = format_prometheus(sample_snapshot());
