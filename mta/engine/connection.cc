@@ -62,16 +62,16 @@ void Connection::on_connect(Completion* c, int result, uint32_t) {
     auto* self = static_cast<Connection*>(c->owner);
     if (result == -ECANCELED) result = -ETIME;
     if (self->closing_) result = result == 0 ? -ECANCELED : result;
+    // The handler hears on_connected first, and on_closed only afterwards (from
+    // maybe_finish below), so a refused connect is reported once, as a connect failure.
+    self->in_callback_ = true;
     if (result == 0) {
         self->start();
     } else {
         self->close();
     }
-    if (self->handler_) {
-        self->in_callback_ = true;
-        self->handler_->on_connected(result);
-        self->in_callback_ = false;
-    }
+    if (self->handler_) self->handler_->on_connected(result);
+    self->in_callback_ = false;
     self->maybe_finish();
 }
 

@@ -25,6 +25,11 @@ queue::SchedulerConfig scheduler_config(const config::Config& c, size_t messages
     s.retry.max_s = c.delivery.retry.max_s;
     s.retry.queue_lifetime_s = c.delivery.queue_lifetime_s;
     s.retry.delay_warning_s = c.delivery.delay_warning_s;
+    // A destination that refuses connections is left alone for a while (60 s doubling to
+    // 10 min by default), but never longer than the retry schedule would wait anyway.
+    s.health.down_initial_s = std::min<uint32_t>(s.health.down_initial_s, c.delivery.retry.initial_s);
+    s.health.down_max_s = std::max(s.health.down_initial_s,
+                                   std::min<uint32_t>(s.health.down_max_s, c.delivery.retry.max_s));
     s.messages_max = messages_max;
     return s;
 }

@@ -21,6 +21,7 @@ ClientSession::ClientSession(engine::Connection& connection, ClientConfig config
 ClientSession::~ClientSession() = default;
 
 void ClientSession::on_connected(int result) {
+    if (closed_reported_) return;
     if (result != 0) {
         ClientFailure f;
         f.kind = ClientFailureKind::connection_lost;
