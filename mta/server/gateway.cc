@@ -162,6 +162,7 @@ base::Result<void> Gateway::recover_and_prepare() {
 base::Result<void> Gateway::start_shards() {
     const config::Config& c = *config_;
     std::vector<std::future<base::Result<void>>> ready;
+    std::shared_future<void> go = go_.get_future().share();
     for (auto& sp : shards_) {
         ShardState& s = *sp;
         engine::ShardOptions options;
@@ -223,7 +224,7 @@ base::Result<void> Gateway::start_shards() {
 
         auto promise = std::make_shared<std::promise<base::Result<void>>>();
         ready.push_back(promise->get_future());
-        s.thread = std::thread([&s, promise] {
+        s.thread = std::thread([&s, promise, go] {
             auto init = s.shard->init();
             if (init) init = s.spool->open(s.next_segment_seq);
             if (init) init = s.resolver->init();
@@ -233,6 +234,9 @@ base::Result<void> Gateway::start_shards() {
             }
             bool ok = init.has_value();
             promise->set_value(std::move(init));
+            // Accept nothing until the control socket is up too: once the port answers,
+            // `ringmta status` and `reload` work.
+            go.wait();
             if (ok) s.shard->run();
         });
     }
@@ -252,17 +256,13 @@ base::Result<void> Gateway::start() {
     if (auto r = lock_spool(); !r) return r;
     if (auto r = recover_and_prepare(); !r) return r;
     auto started = start_shards();
-    if (!started) {
-        stop();
-        return started;
+    if (started) {
+        started = control_.start(config_->server.control_socket,
+                                 [this](const std::vector<std::string>& w) { return control(w); });
     }
-    auto ctl = control_.start(config_->server.control_socket,
-                              [this](const std::vector<std::string>& w) { return control(w); });
-    if (!ctl) {
-        stop();
-        return ctl;
-    }
-    return {};
+    go_.set_value();
+    if (!started) stop();
+    return started;
 }
 
 void Gateway::stop() {

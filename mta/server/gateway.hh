@@ -4,6 +4,7 @@
 // line for the operator; once running, only a signal ends it.
 #pragma once
 
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,6 +51,7 @@ private:
     std::unique_ptr<Shared> shared_;
     std::vector<std::unique_ptr<ShardState>> shards_;
     admin::ControlServer control_;
+    std::promise<void> go_;  // releases the shard loops once start-up is complete
     base::SystemClock clock_;
 };
 

@@ -1,0 +1,128 @@
+# Reload (SIGHUP and `ringmta reload`): a changed route is followed by the next message while
+# the gateway keeps running and keeps its connections; an invalid config is refused and the
+# running one stays. Delivery goes to two `ringmta-bench sink` instances that store messages.
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import free_port, queued_id
+
+
+def bench_bin():
+    path = os.environ.get("RINGMTA_BENCH_BIN",
+                          os.path.join(os.path.dirname(os.environ.get("RINGMTA_BIN", "")),
+                                       "..", "bench", "ringmta-bench"))
+    if not os.access(path, os.X_OK):
+        pytest.skip("ringmta-bench not found (set RINGMTA_BENCH_BIN)")
+    return path
+
+
+class Sink:
+    def __init__(self, workdir, name):
+        self.port = free_port()
+        self.store = os.path.join(workdir, name)
+        os.makedirs(self.store)
+        self.proc = subprocess.Popen(
+            [bench_bin(), "sink", "--listen", "127.0.0.1:%d" % self.port, "--store", self.store],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if subprocess.run(["ss", "-Htln", "sport = :%d" % self.port],
+                              capture_output=True).stdout.strip():
+                return
+            time.sleep(0.05)
+        raise AssertionError("sink did not start")
+
+    def messages(self):
+        out = []
+        for name in sorted(os.listdir(self.store)):
+            with open(os.path.join(self.store, name), "rb") as f:
+                out.append(f.read())
+        return out
+
+    def wait_for(self, marker, timeout_s=15):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if any(marker in m for m in self.messages()):
+                return True
+            time.sleep(0.1)
+        return False
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def sinks(workdir):
+    made = [Sink(workdir, "sink-a"), Sink(workdir, "sink-b")]
+    yield made
+    for s in made:
+        s.stop()
+
+
+def send(gw, marker):
+    with gw.client() as c:
+        c.greet()
+        body = b"Subject: " + marker + b"\r\n\r\n" + marker + b"\r\n"
+        return queued_id(c.send_message("a@example.org", ["b@example.net"], body + b".\r\n"))
+
+
+def routes_to(port):
+    return {"connectors": [{"name": "outbound", "address_spaces": ["*"],
+                            "smart_hosts": ["127.0.0.1:%d" % port]}]}
+
+
+@pytest.mark.parametrize("how", ["sighup", "cli"])
+def test_reload_changes_route_for_next_message(gateway_factory, sinks, how):
+    a, b = sinks
+    gw = gateway_factory(routes_to(a.port))
+    # A client connected before the reload keeps its session through it.
+    with gw.client() as held:
+        held.greet()
+        send(gw, b"before-reload")
+        assert a.wait_for(b"before-reload"), gw.log_tail()
+        gw.rewrite_config(routes_to(b.port))
+        if how == "sighup":
+            gw.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            while "configuration reloaded" not in gw.log_text() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        else:
+            p = gw.cli("reload")
+            assert p.returncode == 0, p.stderr.decode()
+            assert b"configuration reloaded" in p.stdout
+        assert "configuration reloaded" in gw.log_text()
+        send(gw, b"after-reload")
+        assert b.wait_for(b"after-reload"), gw.log_tail()
+        assert not any(b"after-reload" in m for m in a.messages())
+        # The session that was open during the reload still works.
+        held.expect("NOOP", "250 2.0.0")
+
+
+def test_invalid_reload_is_refused_and_old_config_stays(gateway_factory, sinks):
+    a, _ = sinks
+    gw = gateway_factory(routes_to(a.port))
+    gw.rewrite_config({"connectors": [{"name": "outbound", "address_spaces": ["*contoso.com"],
+                                       "smart_hosts": ["127.0.0.1:1"]}]})
+    p = gw.cli("reload")
+    assert p.returncode == 1
+    err = p.stdout.decode() + p.stderr.decode()
+    assert "reload refused" in err
+    assert 'connectors[0].address_spaces[0]: "*contoso.com" is not a valid address space' in err
+    send(gw, b"still-old-route")
+    assert a.wait_for(b"still-old-route"), gw.log_tail()
+
+
+def test_status_and_unreachable_instance(gateway_factory):
+    gw = gateway_factory()
+    p = gw.cli("status")
+    assert p.returncode == 0
+    assert b"ringmta running" in p.stdout
+    gw.stop()
+    p = gw.cli("status")
+    assert p.returncode == 3, "exit code for an unreachable instance"
+    assert b"cannot reach the running gateway" in p.stderr
