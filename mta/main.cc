@@ -168,7 +168,12 @@ int queue_list_offline(const config::Config& c, const Args& args) {
 
 int cmd_control(const Args& args) {
     config::Config c;
-    if (!load(args.config_path, &c, nullptr)) return kExitBadInput;
+    if (!load(args.config_path, &c, nullptr)) {
+        if (args.command == "reload")
+            std::fprintf(stderr, "ringmta: reload refused: the configuration has errors; the "
+                                 "running gateway keeps the configuration it has\n");
+        return kExitBadInput;
+    }
     std::vector<std::string> words = {args.command};
     for (const auto& p : args.positional) words.push_back(p);
     if (args.json) words.push_back("--json");

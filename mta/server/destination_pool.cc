@@ -105,8 +105,7 @@ void DestinationPool::pump() {
             resolve();
             return;
         }
-        open_connection();
-        if (connecting_ == 0) return;  // could not even create a socket
+        if (!open_connection()) return;
     }
 }
 
@@ -160,16 +159,46 @@ void DestinationPool::resolved(dns::LookupOutcome outcome, std::vector<Host> hos
                      "DNS lookup for " + target + ": " + text);
         return;
     }
+    // Keep what is known about hosts that are still in the list.
+    std::vector<uint64_t> down(hosts.size(), 0);
+    for (size_t i = 0; i < hosts.size(); ++i)
+        for (size_t j = 0; j < hosts_.size() && j < host_down_until_ms_.size(); ++j)
+            if (hosts_[j].address == hosts[i].address && hosts_[j].port == hosts[i].port)
+                down[i] = host_down_until_ms_[j];
     hosts_ = std::move(hosts);
+    host_down_until_ms_ = std::move(down);
     hosts_expire_ms_ = delivery_.shard().now_ms() + uint64_t(std::max<uint32_t>(ttl_s, 5)) * 1000;
     if (next_host_ >= hosts_.size()) next_host_ = 0;
     pump();
 }
 
-void DestinationPool::open_connection() {
-    size_t index = next_host_ % hosts_.size();
-    // Smart hosts rotate per connection; MX hosts stay on the most preferred that works.
-    if (domain_.empty()) next_host_ = (next_host_ + 1) % hosts_.size();
+uint64_t DestinationPool::host_down_ms() const {
+    // Long enough not to hammer a dead host, never longer than the retry schedule.
+    return uint64_t(std::min<uint32_t>(60, delivery_.config().delivery.retry.initial_s)) * 1000;
+}
+
+bool DestinationPool::open_connection() {
+    // Smart hosts rotate per connection; MX hosts are tried in preference order. Hosts whose
+    // last connect failed are skipped for a while; when all are, the destination is down.
+    uint64_t now = delivery_.shard().now_ms();
+    size_t start = domain_.empty() ? next_host_ : 0;
+    size_t index = hosts_.size();
+    for (size_t k = 0; k < hosts_.size(); ++k) {
+        size_t i = (start + k) % hosts_.size();
+        if (host_down_until_ms_[i] <= now) {
+            index = i;
+            break;
+        }
+    }
+    if (index == hosts_.size()) {
+        if (connecting_ == 0 && running_.empty()) {
+            if (delivery_.scheduler().stats(id_).state != DestinationHealthState::down)
+                delivery_.scheduler_mut().report_connect_failure(id_);
+            fail_waiting(queue::RecipientResult::deferred, "4.4.1", last_connect_error_);
+        }
+        return false;
+    }
+    if (domain_.empty()) next_host_ = (index + 1) % hosts_.size();
     const Host& host = hosts_[index];
     sockaddr_storage ss{};
     socklen_t len = 0;
@@ -204,7 +233,7 @@ void DestinationPool::open_connection() {
     if (conn == nullptr) {
         MTA_LOG_ERROR("connector=%s: cannot create a socket: %s", spec_.name.c_str(),
                       std::strerror(errno));
-        return;
+        return false;
     }
     auto session = std::make_unique<smtp::ClientSession>(*conn, cc, tls, *this,
                                                          spec_.pool.idle_timeout_s);
@@ -214,6 +243,7 @@ void DestinationPool::open_connection() {
     session_host_[raw] = index;
     ++connecting_;
     ++delivery_.stats_mut().connections_opened;
+    return true;
 }
 
 void DestinationPool::start(smtp::ClientSession& session, std::unique_ptr<Job> job) {
@@ -232,7 +262,9 @@ void DestinationPool::on_session_idle(smtp::ClientSession& session) {
     if (session.transactions() == 0) {
         // Connected and set up: the destination works.
         if (connecting_ > 0) --connecting_;
-        failed_in_a_row_ = 0;
+        if (auto h = session_host_.find(&session); h != session_host_.end() &&
+                                                   h->second < host_down_until_ms_.size())
+            host_down_until_ms_[h->second] = 0;
         delivery_.scheduler_mut().report_success(id_);
     }
     if (session.transactions() >= spec_.pool.max_messages_per_connection ||
@@ -289,19 +321,12 @@ void DestinationPool::on_session_closed(smtp::ClientSession& session,
     }
     if (setup_failed && (!connected || failure.kind == smtp::ClientFailureKind::greeting ||
                          failure.kind == smtp::ClientFailureKind::connection_lost)) {
-        // Fail over to the next host; once every host failed in a row, the destination is down.
-        ++failed_in_a_row_;
-        if (!domain_.empty()) next_host_ = (host_index + 1) % std::max<size_t>(1, hosts_.size());
+        // This host is skipped for a while; pump() fails over to the next one, and reports
+        // the destination down once no host is left.
+        if (host_index < host_down_until_ms_.size())
+            host_down_until_ms_[host_index] = delivery_.shard().now_ms() + host_down_ms();
+        last_connect_error_ = failure.diagnostic;
         MTA_LOG_INFO("connector=%s: %s", spec_.name.c_str(), failure.diagnostic.c_str());
-        if (failed_in_a_row_ >= std::max<size_t>(1, hosts_.size())) {
-            failed_in_a_row_ = 0;
-            // Many connections may fail at once; the first marks the destination down.
-            if (delivery_.scheduler().stats(id_).state != DestinationHealthState::down)
-                delivery_.scheduler_mut().report_connect_failure(id_);
-            fail_waiting(queue::RecipientResult::deferred,
-                         failure.enhanced.empty() ? "4.4.1" : failure.enhanced, failure.diagnostic);
-            return;
-        }
     } else if (setup_failed) {
         // TLS or AUTH policy failures, EHLO refused: the destination answers but will not take
         // mail from us as configured. Defer what waits; the retry policy spaces the attempts.

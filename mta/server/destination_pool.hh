@@ -57,7 +57,9 @@ private:
     void pump();
     void resolve();
     void resolved(dns::LookupOutcome outcome, std::vector<Host> hosts, uint32_t ttl_s);
-    void open_connection();
+    // Opens a connection to the next usable host; false when every host is marked down.
+    bool open_connection();
+    uint64_t host_down_ms() const;
     void start(smtp::ClientSession& session, std::unique_ptr<Job> job);
     void finish_job(std::unique_ptr<Job> job, queue::RecipientResult result,
                     const std::string& status, const std::string& diagnostic,
@@ -83,7 +85,9 @@ private:
     uint64_t hosts_expire_ms_ = 0;
     bool resolving_ = false;
     size_t next_host_ = 0;            // smart hosts: round-robin position
-    size_t failed_in_a_row_ = 0;      // connect failures since the last success
+    // Per entry of hosts_: until when it is skipped after a failed connect (monotonic ms).
+    std::vector<uint64_t> host_down_until_ms_;
+    std::string last_connect_error_ = "no host could be reached";
     unsigned connecting_ = 0;
 };
 
