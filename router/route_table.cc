@@ -160,9 +160,7 @@ size_t RouteTable::memory_bytes() const {
     for (const CompiledSpace& s : spaces_) bytes += heap(s.space.text) + heap(s.space.domain);
     for (const Connector& c : connectors_) {
         bytes += c.address_spaces.capacity() * sizeof(uint32_t) +
-                 c.next_hops.capacity() * sizeof(NextHop) +
-                 c.spec.address_spaces.capacity() * sizeof(std::string);
-        for (const std::string& s : c.spec.address_spaces) bytes += heap(s);
+                 c.next_hops.capacity() * sizeof(NextHop);
     }
     return bytes;
 }

@@ -19,7 +19,8 @@ namespace ringmta::router {
 inline constexpr uint32_t kNoIndex = UINT32_MAX;
 
 struct Connector {
-    ConnectorSpec spec;
+    ConnectorSpec spec;                    // as configured, but spec.address_spaces is empty:
+                                           // the compiled spaces keep their text as written
     std::vector<NextHop> next_hops;        // parsed smart hosts; empty with dns_routing
     std::vector<uint32_t> address_spaces;  // indices into RouteTable::address_spaces()
     uint64_t size_max = UINT64_MAX;        // spec.max_message_size, with 0 meaning no limit
