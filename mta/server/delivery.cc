@@ -72,6 +72,22 @@ Delivery::Delivery(Deps deps, std::shared_ptr<const config::Config> config)
 
 Delivery::~Delivery() = default;
 
+void Delivery::describe_held(queue::QueuedMessage& message) const {
+    uint64_t now_ms = base::monotonic_ms();
+    for (uint32_t i = 0; i < message.recipients.size(); ++i) {
+        queue::RecipientStatus& r = message.recipients[i];
+        if (r.state != queue::RecipientState::pending) continue;
+        auto view = scheduler_.find_recipient(message.queue_id, i);
+        if (!view || view->phase != queue::RecipientPhase::ready) continue;
+        queue::DestinationStats d = scheduler_.stats(view->destination);
+        if (d.state != queue::DestinationHealth::State::down) continue;
+        r.state = queue::RecipientState::deferred;
+        r.next_attempt_us = base::realtime_us() +
+                            (d.down_until_ms > now_ms ? d.down_until_ms - now_ms : 0) * 1000;
+        r.diagnostic = "delivery temporarily suspended: the destination is not reachable";
+    }
+}
+
 void Delivery::set_config(std::shared_ptr<const config::Config> config) { config_ = std::move(config); }
 
 SSL_CTX* Delivery::tls_context(bool verify, const std::string& ca_file) {

@@ -76,6 +76,10 @@ public:
     // while transactions are in flight and the shard is stopping (it waits for them).
     bool on_tick();
     void set_config(std::shared_ptr<const config::Config> config);
+    // For listings: recipients the journal calls pending but that wait for a destination
+    // that is down are shown as deferred until the destination's next probe (as Postfix shows
+    // "delivery temporarily suspended").
+    void describe_held(queue::QueuedMessage& message) const;
     const DeliveryStats& stats() const { return stats_; }
     const queue::Scheduler& scheduler() const { return scheduler_; }
 

@@ -390,7 +390,10 @@ admin::ControlReply Gateway::queue_list(const std::vector<std::string>& words) {
     std::mutex m;
     on_every_shard(shards_, [&](ShardState& s) {
         std::vector<queue::QueuedMessage> mine;
-        for (const queue::QueuedMessage* q : s.queue->select(filter)) mine.push_back(*q);
+        for (const queue::QueuedMessage* q : s.queue->select(filter)) {
+            mine.push_back(*q);
+            s.delivery->describe_held(mine.back());
+        }
         std::lock_guard lock(m);
         for (auto& q : mine) copies.push_back(std::move(q));
     });
