@@ -101,7 +101,7 @@ def _table(rows):
             out.append("<tr><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
                        "</tr>" % (row["size"], row["sessions"], html.escape(title),
                                   summary._fmt(key, r), summary._fmt(key, p),
-                                  "%.2fx" % ratio if ratio else "-"))
+                                  summary.ratio_text(ratio)))
     out.append("</table>")
     return "".join(out)
 

@@ -46,6 +46,7 @@ METRICS = [  # key, heading, higher is better
     ("e2e_p99_ms", "p99 end-to-end ms", False),
     ("cpu_s_per_1000", "CPU s/1000 msgs", False),
     ("peak_memory_bytes", "peak memory MiB", False),
+    ("peak_pss_sampled_bytes", "peak PSS MiB", False),
 ]
 
 
@@ -70,7 +71,6 @@ def summarize(runs):
             med["runs"] = len(mine)
             med["ok_runs"] = sum(1 for r in mine if r["ok"])
             med["e2e_latency_origin"] = mine[0]["e2e_latency_origin"]
-            med["peak_pss_sampled_bytes"] = median_of(mine, "peak_pss_sampled_bytes")
             row["servers"][server] = med
         if len(row["servers"]) == 2:
             a, b = row["servers"]["ringmta"], row["servers"]["postfix"]
@@ -90,11 +90,15 @@ def representative(runs, size, sessions, server):
 def _fmt(key, v):
     if v is None:
         return "-"
-    if key == "peak_memory_bytes":
+    if key.endswith("_bytes"):
         return "%.1f" % (v / 1048576.0)
     if key.endswith("_ms") or key == "cpu_s_per_1000":
         return "%.2f" % v if v < 100 else "%.0f" % v
     return "%.0f" % v
+
+
+def ratio_text(ratio):
+    return "%.3gx" % ratio if ratio else "-"
 
 
 def text_table(rows):
@@ -107,6 +111,6 @@ def text_table(rows):
             ratio = row.get("ratio", {}).get(key)
             lines.append("%-7d %4d  %-20s %10s %10s %9s" % (
                 row["size"], row["sessions"], title, _fmt(key, r), _fmt(key, p),
-                "%.2fx" % ratio if ratio else "-"))
+                ratio_text(ratio)))
         lines.append("")
     return "\n".join(lines)
