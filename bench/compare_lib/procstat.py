@@ -58,26 +58,24 @@ def rss_bytes(pid):
         return 0
 
 
-def pss_bytes(pid):
+def _kib_field(path, key):
+    """The "key: N kB" line of a /proc status-like file, in bytes (0 when absent)."""
     try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith("Pss:"):
+                if line.startswith(key):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
+
+
+def pss_bytes(pid):
+    return _kib_field("/proc/%d/smaps_rollup" % pid, "Pss:")
 
 
 def vm_hwm_bytes(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return _kib_field("/proc/%d/status" % pid, "VmHWM:")
 
 
 class MemorySampler:
