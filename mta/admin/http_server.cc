@@ -16,14 +16,22 @@ namespace {
 
 const char* reason_phrase(int status) {
     switch (status) {
-        case 200: return "OK";
-        case 400: return "Bad Request";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 408: return "Request Timeout";
-        case 431: return "Request Header Fields Too Large";
-        case 503: return "Service Unavailable";
-        default: return "Internal Server Error";
+        case 200:
+            return "OK";
+        case 400:
+            return "Bad Request";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 408:
+            return "Request Timeout";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 503:
+            return "Service Unavailable";
+        default:
+            return "Internal Server Error";
     }
 }
 
@@ -101,8 +109,8 @@ std::string format_http_response(const HttpResponse& r, bool head_only) {
 
 HttpServer::~HttpServer() { stop(); }
 
-base::Result<void> HttpServer::start(const sockaddr* address, socklen_t length,
-                                     HttpHandler handler, HttpServerOptions options) {
+base::Result<void> HttpServer::start(const sockaddr* address, socklen_t length, HttpHandler handler,
+                                     HttpServerOptions options) {
     MTA_ASSERT(fd_ < 0);
     int fd = socket(address->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return base::errno_error(errno, "metrics socket");
@@ -160,8 +168,8 @@ void HttpServer::serve_client(int fd) {
             error_status = 431;
             break;
         }
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - steady_clock::now());
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady_clock::now());
         pollfd p{fd, POLLIN, 0};
         if (left.count() <= 0 || poll(&p, 1, int(left.count())) <= 0) {
             error_status = 408;

@@ -48,7 +48,7 @@ HttpHeadStatus parse_http_request(std::string_view data, HttpRequest* out);
 std::string format_http_response(const HttpResponse& response, bool head_only);
 
 class HttpServer {
-public:
+  public:
     HttpServer() = default;
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
@@ -63,7 +63,7 @@ public:
     // The bound port (useful after binding port 0); 0 before start.
     uint16_t port() const { return port_; }
 
-private:
+  private:
     void serve();
     void serve_client(int fd);
 

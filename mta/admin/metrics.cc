@@ -11,14 +11,22 @@ namespace ringmta::admin {
 
 const char* reject_reason_name(RejectReason reason) {
     switch (reason) {
-        case RejectReason::relay_denied: return "relay_denied";
-        case RejectReason::size: return "size";
-        case RejectReason::recipients: return "recipients";
-        case RejectReason::bare_newline: return "bare_newline";
-        case RejectReason::line_length: return "line_length";
-        case RejectReason::policy: return "policy";
-        case RejectReason::storage: return "storage";
-        case RejectReason::other: return "other";
+        case RejectReason::relay_denied:
+            return "relay_denied";
+        case RejectReason::size:
+            return "size";
+        case RejectReason::recipients:
+            return "recipients";
+        case RejectReason::bare_newline:
+            return "bare_newline";
+        case RejectReason::line_length:
+            return "line_length";
+        case RejectReason::policy:
+            return "policy";
+        case RejectReason::storage:
+            return "storage";
+        case RejectReason::other:
+            return "other";
     }
     MTA_UNREACHABLE();
 }
@@ -62,10 +70,14 @@ std::string escape_label_value(std::string_view value) {
     std::string out;
     out.reserve(value.size());
     for (char c : value) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
     }
     return out;
 }
@@ -74,9 +86,12 @@ std::string escape_help(std::string_view text) {
     std::string out;
     out.reserve(text.size());
     for (char c : text) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
     }
     return out;
 }
@@ -91,7 +106,7 @@ std::string format_double(double v) {
 
 // Appends families in order; each family is HELP, TYPE, then its samples.
 class Exposition {
-public:
+  public:
     void family(const char* name, const char* type, std::string_view help) {
         out_ += "# HELP ";
         out_ += name;
@@ -140,19 +155,74 @@ public:
     }
     std::string take() { return std::move(out_); }
 
-private:
+  private:
     std::string out_;
 };
 
-void format_inbound(Exposition& e, const ShardMetrics& t) {
-    e.single("ringmta_connections_open", "gauge", "Inbound SMTP connections open now.",
-             t.connections_open);
-    e.single("ringmta_connections_accepted_total", "counter",
-             "Inbound SMTP connections accepted.", t.connections_accepted);
-    e.single("ringmta_messages_accepted_total", "counter",
-             "Messages accepted: durable in the spool and answered 250.", t.messages_accepted);
-    e.single("ringmta_accepted_bytes_total", "counter",
-             "Bytes of accepted messages as spooled.", t.bytes_accepted);
+// A series with no labels, read from one ShardMetrics field.
+struct Scalar {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t ShardMetrics::*field;
+};
+
+constexpr Scalar kInbound[] = {
+    {"ringmta_connections_open", "gauge", "Inbound SMTP connections open now.",
+     &ShardMetrics::connections_open},
+    {"ringmta_connections_accepted_total", "counter", "Inbound SMTP connections accepted.",
+     &ShardMetrics::connections_accepted},
+    {"ringmta_messages_accepted_total", "counter",
+     "Messages accepted: durable in the spool and answered 250.", &ShardMetrics::messages_accepted},
+    {"ringmta_accepted_bytes_total", "counter", "Bytes of accepted messages as spooled.",
+     &ShardMetrics::bytes_accepted},
+};
+
+constexpr Scalar kDelivery[] = {
+    {"ringmta_recipients_delivered_total", "counter",
+     "Recipients delivered to a smart host or MX (remote 250).",
+     &ShardMetrics::recipients_delivered},
+    {"ringmta_recipients_deferred_total", "counter",
+     "Recipient delivery attempts that failed temporarily and will be retried.",
+     &ShardMetrics::recipients_deferred},
+    {"ringmta_recipients_bounced_total", "counter",
+     "Recipients that failed for good (5xx, expired or unroutable).",
+     &ShardMetrics::recipients_bounced},
+    {"ringmta_dsn_sent_total", "counter", "Non-delivery notifications generated.",
+     &ShardMetrics::dsn_sent},
+    {"ringmta_queue_messages", "gauge", "Messages in the queue with recipients not final.",
+     &ShardMetrics::queue_messages},
+};
+
+constexpr Scalar kSpoolPoolsDns[] = {
+    {"ringmta_spool_commits_total", "counter", "Spool group commits (one fdatasync each).",
+     &ShardMetrics::spool_commits},
+    {"ringmta_spool_committed_messages_total", "counter",
+     "Messages made durable by spool group commits.", &ShardMetrics::spool_messages_committed},
+    {"ringmta_spool_written_bytes_total", "counter", "Bytes written to spool segments.",
+     &ShardMetrics::spool_bytes_written},
+    {"ringmta_spool_commit_failures_total", "counter",
+     "Spool batches whose write or fdatasync failed.", &ShardMetrics::spool_commit_failures},
+    {"ringmta_pool_connections_open", "gauge",
+     "Outbound SMTP connections open in the delivery pools.", &ShardMetrics::pool_connections_open},
+    {"ringmta_pool_connections_idle", "gauge",
+     "Outbound SMTP connections idle in the delivery pools.", &ShardMetrics::pool_connections_idle},
+    {"ringmta_pool_connections_opened_total", "counter", "Outbound SMTP connections opened.",
+     &ShardMetrics::pool_connections_opened},
+    {"ringmta_pool_connections_reused_total", "counter",
+     "Transactions started on an already used outbound connection.",
+     &ShardMetrics::pool_connections_reused},
+    {"ringmta_dns_lookups_total", "counter", "DNS lookups sent to a resolver.",
+     &ShardMetrics::dns_lookups},
+    {"ringmta_dns_cache_hits_total", "counter", "DNS lookups answered from the cache.",
+     &ShardMetrics::dns_cache_hits},
+};
+
+void format_scalars(Exposition& e, const ShardMetrics& t, std::span<const Scalar> scalars) {
+    for (const Scalar& s : scalars) e.single(s.name, s.type, s.help, t.*s.field);
+}
+
+void format_rejected(Exposition& e, const ShardMetrics& t) {
     e.family("ringmta_messages_rejected_total", "counter",
              "Messages refused after MAIL, by reason.");
     for (size_t i = 0; i < kRejectReasonCount; ++i) {
@@ -163,19 +233,8 @@ void format_inbound(Exposition& e, const ShardMetrics& t) {
     }
 }
 
-void format_delivery(Exposition& e, const ShardMetrics& t) {
-    e.single("ringmta_recipients_delivered_total", "counter",
-             "Recipients delivered to a smart host or MX (remote 250).", t.recipients_delivered);
-    e.single("ringmta_recipients_deferred_total", "counter",
-             "Recipient delivery attempts that failed temporarily and will be retried.",
-             t.recipients_deferred);
-    e.single("ringmta_recipients_bounced_total", "counter",
-             "Recipients that failed for good (5xx, expired or unroutable).",
-             t.recipients_bounced);
-    e.single("ringmta_dsn_sent_total", "counter", "Non-delivery notifications generated.",
-             t.dsn_sent);
-    e.single("ringmta_queue_messages", "gauge", "Messages in the queue with recipients not final.",
-             t.queue_messages);
+// Sorted by (connector, state) so the output does not depend on the shards' order.
+void format_queue_depth(Exposition& e, const ShardMetrics& t) {
     e.family("ringmta_queue_recipients", "gauge",
              "Recipients not final, by connector and state (ready, deferred, in_flight).");
     std::vector<const QueueDepth*> rows;
@@ -189,30 +248,6 @@ void format_delivery(Exposition& e, const ShardMetrics& t) {
                      escape_label_value(d->state) + "\"",
                  d->recipients);
     }
-}
-
-void format_spool_and_pools(Exposition& e, const ShardMetrics& t) {
-    e.single("ringmta_spool_commits_total", "counter",
-             "Spool group commits (one fdatasync each).", t.spool_commits);
-    e.single("ringmta_spool_committed_messages_total", "counter",
-             "Messages made durable by spool group commits.", t.spool_messages_committed);
-    e.single("ringmta_spool_written_bytes_total", "counter", "Bytes written to spool segments.",
-             t.spool_bytes_written);
-    e.single("ringmta_spool_commit_failures_total", "counter",
-             "Spool batches whose write or fdatasync failed.", t.spool_commit_failures);
-    e.single("ringmta_pool_connections_open", "gauge",
-             "Outbound SMTP connections open in the delivery pools.", t.pool_connections_open);
-    e.single("ringmta_pool_connections_idle", "gauge",
-             "Outbound SMTP connections idle in the delivery pools.", t.pool_connections_idle);
-    e.single("ringmta_pool_connections_opened_total", "counter",
-             "Outbound SMTP connections opened.", t.pool_connections_opened);
-    e.single("ringmta_pool_connections_reused_total", "counter",
-             "Transactions started on an already used outbound connection.",
-             t.pool_connections_reused);
-    e.single("ringmta_dns_lookups_total", "counter", "DNS lookups sent to a resolver.",
-             t.dns_lookups);
-    e.single("ringmta_dns_cache_hits_total", "counter", "DNS lookups answered from the cache.",
-             t.dns_cache_hits);
 }
 
 }  // namespace
@@ -230,9 +265,11 @@ std::string format_prometheus(const MetricsSnapshot& s) {
              s.route_table_generation);
     e.single("ringmta_memory_buffered_bytes", "gauge",
              "Message content held in memory by inbound sessions.", s.memory_buffered_bytes);
-    format_inbound(e, s.totals);
-    format_delivery(e, s.totals);
-    format_spool_and_pools(e, s.totals);
+    format_scalars(e, s.totals, kInbound);
+    format_rejected(e, s.totals);
+    format_scalars(e, s.totals, kDelivery);
+    format_queue_depth(e, s.totals);
+    format_scalars(e, s.totals, kSpoolPoolsDns);
     e.histogram("ringmta_accept_latency_seconds",
                 "End of DATA to the 250 reply (the spool commit included).",
                 s.totals.accept_latency_us, 1e6);

@@ -51,7 +51,7 @@ struct ShardMetrics {
     uint64_t recipients_bounced = 0;  // failed for good (5xx, expired, unroutable)
     uint64_t dsn_sent = 0;            // non-delivery notifications generated
     // Queue.
-    uint64_t queue_messages = 0;        // gauge: messages not yet final
+    uint64_t queue_messages = 0;          // gauge: messages not yet final
     std::vector<QueueDepth> queue_depth;  // gauges; add() merges equal (connector, state)
     // Spool group commit: messages_committed / commits = messages per fdatasync.
     uint64_t spool_commits = 0;
@@ -75,9 +75,9 @@ struct ShardMetrics {
 
 // The whole process: the shards' sum plus what belongs to no shard.
 struct MetricsSnapshot {
-    std::string version;            // ringmta_build_info{version=...}
-    uint32_t shards = 0;            // configured
-    uint32_t shards_running = 0;    // started and not stopping
+    std::string version;          // ringmta_build_info{version=...}
+    uint32_t shards = 0;          // configured
+    uint32_t shards_running = 0;  // started and not stopping
     uint64_t route_table_generation = 0;
     uint64_t memory_buffered_bytes = 0;  // message content held in memory (limits.memory_max)
     ShardMetrics totals;

@@ -16,17 +16,17 @@ namespace ringmta::admin {
 
 // End of DATA (or last BDAT) → 250 sent: dominated by the group-commit fdatasync.
 inline constexpr std::array<uint64_t, 14> kAcceptLatencyBoundsUs = {
-    500,     1'000,   2'500,     5'000,     10'000,    25'000,    50'000,
+    500,     1'000,   2'500,   5'000,     10'000,    25'000,    50'000,
     100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000};
 
 // Arrival → delivered: milliseconds on a healthy smart host, hours behind a retry schedule.
 inline constexpr std::array<uint64_t, 16> kDeliveryLatencyBoundsUs = {
-    10'000,        50'000,        100'000,       250'000,        500'000,        1'000'000,
-    2'500'000,     5'000'000,     10'000'000,    30'000'000,     60'000'000,     300'000'000,
-    900'000'000,   3'600'000'000, 14'400'000'000, 86'400'000'000};
+    10'000,      50'000,        100'000,        250'000,       500'000,    1'000'000,
+    2'500'000,   5'000'000,     10'000'000,     30'000'000,    60'000'000, 300'000'000,
+    900'000'000, 3'600'000'000, 14'400'000'000, 86'400'000'000};
 
 class MetricsHistogram {
-public:
+  public:
     static constexpr size_t kBoundCountMax = 24;
 
     explicit MetricsHistogram(std::span<const uint64_t> bounds)
@@ -36,7 +36,7 @@ public:
     }
 
     // Counts `value` in the first bucket whose bound is >= value (Prometheus `le`), or +Inf.
-    void observe(uint64_t value) {
+    void observe(uint64_t value) noexcept {
         const uint64_t* end = bounds_ + bound_count_;
         ++counts_[size_t(std::lower_bound(bounds_, end, value) - bounds_)];
         sum_ += value;
@@ -59,7 +59,7 @@ public:
     uint64_t sum() const { return sum_; }
     uint64_t count() const { return count_; }
 
-private:
+  private:
     const uint64_t* bounds_;
     size_t bound_count_;
     std::array<uint64_t, kBoundCountMax + 1> counts_{};

@@ -14,8 +14,8 @@ base::Result<void> MetricsServer::start(const sockaddr* address, socklen_t lengt
 
 HttpResponse MetricsServer::answer(const HttpRequest& request) const {
     HttpResponse r;
-    bool known = request.path == "/metrics" || request.path == "/healthz" ||
-                 request.path == "/readyz";
+    bool known =
+        request.path == "/metrics" || request.path == "/healthz" || request.path == "/readyz";
     if (!known) {
         r.status = 404;
         r.body = "not found; try /metrics, /healthz or /readyz\n";

@@ -26,17 +26,16 @@ struct Readiness {
 using ReadinessProbe = std::function<Readiness()>;
 
 class MetricsServer {
-public:
+  public:
     // Binds `address` (port 0 picks a free port) and starts serving. The collector and probe
     // are called on the server's thread until stop() returns.
-    base::Result<void> start(const sockaddr* address, socklen_t length,
-                             MetricsCollector collector, ReadinessProbe readiness,
-                             HttpServerOptions options = {});
+    base::Result<void> start(const sockaddr* address, socklen_t length, MetricsCollector collector,
+                             ReadinessProbe readiness, HttpServerOptions options = {});
     // Call before stopping the shards: a scrape in progress waits for the collector.
     void stop() { http_.stop(); }
     uint16_t port() const { return http_.port(); }
 
-private:
+  private:
     HttpResponse answer(const HttpRequest& request) const;
 
     MetricsCollector collector_;

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstring>
 
 #include "tests/admin/http_client.hh"
 
@@ -18,9 +20,12 @@ using testing::status_line;
 
 const char* head_status_name(HttpHeadStatus s) {
     switch (s) {
-        case HttpHeadStatus::complete: return "complete";
-        case HttpHeadStatus::incomplete: return "incomplete";
-        case HttpHeadStatus::malformed: return "malformed";
+        case HttpHeadStatus::complete:
+            return "complete";
+        case HttpHeadStatus::incomplete:
+            return "incomplete";
+        case HttpHeadStatus::malformed:
+            return "malformed";
     }
     return "?";
 }
@@ -73,16 +78,24 @@ TEST(HttpResponseFormat, Table) {
         std::string want;
     };
     const Case cases[] = {
-        {"200 with body", {200, "text/plain", "ok\n", ""}, false,
+        {"200 with body",
+         {200, "text/plain", "ok\n", ""},
+         false,
          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n"
          "Connection: close\r\n\r\nok\n"},
-        {"HEAD keeps the length, drops the body", {200, "text/plain", "ok\n", ""}, true,
+        {"HEAD keeps the length, drops the body",
+         {200, "text/plain", "ok\n", ""},
+         true,
          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n"
          "Connection: close\r\n\r\n"},
-        {"405 carries Allow", {405, "text/plain", "", "GET, HEAD"}, false,
+        {"405 carries Allow",
+         {405, "text/plain", "", "GET, HEAD"},
+         false,
          "HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n"
          "Allow: GET, HEAD\r\nConnection: close\r\n\r\n"},
-        {"503", {503, "text/plain", "x", ""}, false,
+        {"503",
+         {503, "text/plain", "x", ""},
+         false,
          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n"
          "Connection: close\r\n\r\nx"},
     };
@@ -93,7 +106,7 @@ TEST(HttpResponseFormat, Table) {
 }
 
 class HttpServerLive : public ::testing::Test {
-protected:
+  protected:
     void start(HttpServerOptions options) {
         sockaddr_in addr = testing::loopback_any_port();
         auto r = server_.start(
@@ -107,7 +120,7 @@ protected:
         ASSERT_NE(server_.port(), 0);
     }
     HttpServer server_;
-    int calls_ = 0;
+    std::atomic<int> calls_{0};
 };
 
 TEST_F(HttpServerLive, AnswersAndCloses) {
@@ -120,12 +133,12 @@ TEST_F(HttpServerLive, AnswersAndCloses) {
 
 TEST_F(HttpServerLive, OversizeHeadGets431AndClose) {
     start({});
-    std::string request = "GET /metrics HTTP/1.1\r\nX-Filler: " + std::string(9000, 'a') +
-                          "\r\n\r\n";
+    std::string request =
+        "GET /metrics HTTP/1.1\r\nX-Filler: " + std::string(9000, 'a') + "\r\n\r\n";
     std::string answer = http_exchange(server_.port(), request);
     EXPECT_EQ(status_line(answer), "HTTP/1.1 431 Request Header Fields Too Large")
         << "got " << answer.substr(0, 200);
-    EXPECT_EQ(calls_, 0) << "the handler must not see an oversize request";
+    EXPECT_EQ(calls_.load(), 0) << "the handler must not see an oversize request";
     // The server is still serving afterwards.
     EXPECT_EQ(status_line(http_exchange(server_.port(), get_request("/"))), "HTTP/1.1 200 OK");
 }
@@ -156,12 +169,13 @@ TEST_F(HttpServerLive, SlowClientGets408) {
         usleep(120 * 1000);
     }
     std::string answer = testing::read_until_close(fd);
-    auto waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::steady_clock::now() - t0).count();
+    auto waited_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     ::close(fd);
     EXPECT_EQ(status_line(answer), "HTTP/1.1 408 Request Timeout");
     EXPECT_LT(waited_ms, 2000) << "got " << waited_ms << " ms, want about 300";
-    EXPECT_EQ(calls_, 0);
+    EXPECT_EQ(calls_.load(), 0);
 }
 
 TEST_F(HttpServerLive, MalformedGets400) {
@@ -181,8 +195,9 @@ TEST_F(HttpServerLive, StopClosesTheListener) {
 TEST(HttpServer, BindFailureIsAnError) {
     HttpServer first;
     sockaddr_in addr = testing::loopback_any_port();
-    ASSERT_TRUE(first.start(reinterpret_cast<sockaddr*>(&addr), sizeof addr,
-                            [](const HttpRequest&) { return HttpResponse{}; })
+    ASSERT_TRUE(first
+                    .start(reinterpret_cast<sockaddr*>(&addr), sizeof addr,
+                           [](const HttpRequest&) { return HttpResponse{}; })
                     .has_value());
     addr.sin_port = htons(first.port());
     HttpServer second;

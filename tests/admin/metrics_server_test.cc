@@ -22,7 +22,7 @@ using testing::http_exchange;
 using testing::status_line;
 
 class MetricsServerTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         sockaddr_in addr = testing::loopback_any_port();
         auto r = server_.start(
@@ -114,8 +114,8 @@ TEST_F(MetricsServerTest, ReadyzFollowsTheProbe) {
 }
 
 TEST_F(MetricsServerTest, OversizeRequestGets431) {
-    std::string request = "GET /metrics HTTP/1.1\r\nCookie: " + std::string(10000, 'c') +
-                          "\r\n\r\n";
+    std::string request =
+        "GET /metrics HTTP/1.1\r\nCookie: " + std::string(10000, 'c') + "\r\n\r\n";
     std::string answer = http_exchange(server_.port(), request);
     EXPECT_EQ(status_line(answer), "HTTP/1.1 431 Request Header Fields Too Large");
     EXPECT_EQ(scrapes_.load(), 0u) << "an oversize request must not reach the collector";

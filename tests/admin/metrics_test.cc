@@ -6,9 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -41,7 +42,9 @@ MetricsSnapshot sample_snapshot() {
     t.recipients_bounced = 7;
     t.dsn_sent = 6;
     t.queue_messages = 42;
-    t.queue_depth = {{"to-pgp", "ready", 12}, {"partners", "deferred", 8}, {"to-pgp", "deferred", 4},
+    t.queue_depth = {{"to-pgp", "ready", 12},
+                     {"partners", "deferred", 8},
+                     {"to-pgp", "deferred", 4},
                      {"partners", "in_flight", 1}};
     t.spool_commits = 250;
     t.spool_messages_committed = 1006;
@@ -107,19 +110,22 @@ TEST(FormatPrometheus, LabelValuesEscapedInOutput) {
 
 TEST(FormatPrometheus, HistogramBucketsCumulativeEndingInInf) {
     MetricsSnapshot s;
-    for (uint64_t us : {100, 100, 7'000, 60'000, 99'000'000}) s.totals.accept_latency_us.observe(us);
+    for (uint64_t us : {100, 100, 7'000, 60'000, 99'000'000})
+        s.totals.accept_latency_us.observe(us);
     std::string text = format_prometheus(s);
-    std::regex bucket("^ringmta_accept_latency_seconds_bucket\\{le=\"([^\"]+)\"\\} (\\d+)$");
+    const std::string prefix = "ringmta_accept_latency_seconds_bucket{le=\"";
     uint64_t previous = 0;
     std::vector<std::string> les;
     for (const std::string& line : lines_of(text)) {
-        std::smatch m;
-        if (!std::regex_match(line, m, bucket)) continue;
-        uint64_t v = std::stoull(m[2]);
-        EXPECT_GE(v, previous) << "bucket le=" << m[1] << " got " << v << ", below previous "
+        if (line.rfind(prefix, 0) != 0) continue;
+        size_t close = line.find("\"} ", prefix.size());
+        ASSERT_NE(close, std::string::npos) << line;
+        std::string le = line.substr(prefix.size(), close - prefix.size());
+        uint64_t v = std::stoull(line.substr(close + 3));
+        EXPECT_GE(v, previous) << "bucket le=" << le << " got " << v << ", below previous "
                                << previous;
         previous = v;
-        les.push_back(m[1]);
+        les.push_back(le);
     }
     ASSERT_EQ(les.size(), kAcceptLatencyBoundsUs.size() + 1);
     EXPECT_EQ(les.front(), "0.0005");
@@ -132,41 +138,95 @@ TEST(FormatPrometheus, HistogramBucketsCumulativeEndingInInf) {
         EXPECT_NE(text.find(want), std::string::npos) << "want line " << want << "in\n" << text;
 }
 
+bool is_metric_name(std::string_view n) {
+    if (n.empty() || std::isdigit(static_cast<unsigned char>(n[0]))) return false;
+    for (char c : n)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != ':') return false;
+    return true;
+}
+
+// One sample line: name, optional {label="value",...} with escaped values, a space, a number.
+// Returns what is wrong, or "" for a well-formed line; `name` gets the metric name.
+std::string check_sample(const std::string& line, std::string* name) {
+    size_t end = line.find_first_of("{ ");
+    if (end == std::string::npos) return "no value";
+    *name = line.substr(0, end);
+    if (!is_metric_name(*name)) return "bad metric name";
+    size_t pos = end;
+    if (line[pos] == '{') {
+        ++pos;
+        while (line[pos] != '}') {
+            size_t eq = line.find("=\"", pos);
+            if (eq == std::string::npos || !is_metric_name(line.substr(pos, eq - pos)))
+                return "bad label name";
+            pos = eq + 2;
+            while (pos < line.size() && line[pos] != '"') {
+                if (line[pos] == '\\' &&
+                    (pos + 1 >= line.size() ||
+                     std::string("\\\"n").find(line[pos + 1]) == std::string::npos))
+                    return "bad escape in a label value";
+                pos += line[pos] == '\\' ? 2 : 1;
+            }
+            if (pos >= line.size()) return "unterminated label value";
+            ++pos;
+            if (line[pos] == ',') ++pos;
+        }
+        ++pos;
+    }
+    if (pos >= line.size() || line[pos] != ' ') return "no space before the value";
+    std::string value = line.substr(pos + 1);
+    char* parsed_end = nullptr;
+    std::strtod(value.c_str(), &parsed_end);
+    if (value.empty() || *parsed_end != '\0') return "value is not a number";
+    return "";
+}
+
 // Families: HELP then TYPE then samples whose names belong to the family; names and values
 // well formed; no family twice; every reject reason present even at zero.
 TEST(FormatPrometheus, StructureIsValidExposition) {
-    std::string text = format_prometheus(MetricsSnapshot{});
-    std::regex help("^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$");
-    std::regex type("^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$");
-    std::regex sample(
-        "^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{([a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\]|\\\\.)*\",?)+\\})? "
-        "(-?[0-9.e+]+|\\+Inf)$");
+    MetricsSnapshot s = sample_snapshot();
+    s.totals.queue_depth.push_back({"a\"b\\c\nd", "ready", 1});
     std::string family, family_type, pending_help;
     std::set<std::string> seen;
     int reasons = 0;
-    for (const std::string& line : lines_of(text)) {
-        std::smatch m;
-        if (std::regex_match(line, m, help)) {
-            pending_help = m[1];
+    for (const std::string& line : lines_of(format_prometheus(s))) {
+        if (line.rfind("# HELP ", 0) == 0) {
+            pending_help = line.substr(7, line.find(' ', 7) - 7);
+            EXPECT_TRUE(is_metric_name(pending_help)) << line;
             EXPECT_TRUE(seen.insert(pending_help).second) << "family twice: " << pending_help;
-        } else if (std::regex_match(line, m, type)) {
-            EXPECT_EQ(m[1], pending_help) << "TYPE without its HELP: " << line;
-            family = m[1];
-            family_type = m[2];
+        } else if (line.rfind("# TYPE ", 0) == 0) {
+            size_t sp = line.find(' ', 7);
+            family = line.substr(7, sp - 7);
+            family_type = line.substr(sp + 1);
+            EXPECT_EQ(family, pending_help) << "TYPE without its HELP: " << line;
+            EXPECT_TRUE(family_type == "counter" || family_type == "gauge" ||
+                        family_type == "histogram")
+                << line;
             EXPECT_EQ(family_type == "counter", family.ends_with("_total")) << line;
-        } else if (std::regex_match(line, m, sample)) {
-            std::string name = m[1];
-            bool ok = name == family ||
-                      (family_type == "histogram" &&
-                       (name == family + "_bucket" || name == family + "_sum" ||
-                        name == family + "_count"));
+        } else {
+            std::string name;
+            std::string wrong = check_sample(line, &name);
+            EXPECT_EQ(wrong, "") << "not an exposition line: " << line;
+            bool ok = name == family || (family_type == "histogram" &&
+                                         (name == family + "_bucket" || name == family + "_sum" ||
+                                          name == family + "_count"));
             EXPECT_TRUE(ok) << "sample " << name << " under family " << family;
             if (name == "ringmta_messages_rejected_total") ++reasons;
-        } else {
-            ADD_FAILURE() << "not an exposition line: " << line;
         }
     }
     EXPECT_EQ(reasons, int(kRejectReasonCount));
+}
+
+TEST(CheckSample, CatchesMalformedLines) {
+    const char* bad[] = {
+        "1abc 3", "x{le=\"1} 2", "x{le=\"a\\qb\"} 1", "x 1 2", "x{a=\"b\"}1", "x{9=\"b\"} 1", "x"};
+    for (const char* line : bad) {
+        std::string name;
+        EXPECT_NE(check_sample(line, &name), "") << "accepted " << line;
+    }
+    std::string name;
+    EXPECT_EQ(check_sample("x_bucket{le=\"+Inf\",c=\"q\\\"\\n\"} 7", &name), "");
+    EXPECT_EQ(name, "x_bucket");
 }
 
 TEST(ShardMetrics, AddSumsCountersHistogramsAndQueueRows) {
@@ -206,8 +266,8 @@ TEST(ShardMetrics, AddSumsCountersHistogramsAndQueueRows) {
 }
 
 TEST(RejectReason, NamesAreLabelValues) {
-    const char* want[] = {"relay_denied", "size",    "recipients", "bare_newline",
-                          "line_length",  "policy",  "storage",    "other"};
+    const char* want[] = {"relay_denied", "size",   "recipients", "bare_newline",
+                          "line_length",  "policy", "storage",    "other"};
     ASSERT_EQ(std::size(want), kRejectReasonCount);
     for (size_t i = 0; i < kRejectReasonCount; ++i)
         EXPECT_STREQ(reject_reason_name(RejectReason(i)), want[i]) << "reason " << i;

@@ -20,7 +20,7 @@ namespace {
 
 // A datagram socket bound where the test says, standing in for systemd's notify socket.
 class NotifyReceiver {
-public:
+  public:
     // `name`: a path, or '@' + an abstract name.
     explicit NotifyReceiver(const std::string& name) : name_(name) {
         fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -28,8 +28,10 @@ public:
         addr.sun_family = AF_UNIX;
         std::memcpy(addr.sun_path, name.data(), name.size());
         socklen_t length = socklen_t(offsetof(sockaddr_un, sun_path) + name.size());
-        if (name[0] == '@') addr.sun_path[0] = '\0';
-        else length += 1;
+        if (name[0] == '@')
+            addr.sun_path[0] = '\0';
+        else
+            length += 1;
         bound_ = bind(fd_, reinterpret_cast<sockaddr*>(&addr), length) == 0;
     }
     ~NotifyReceiver() {
@@ -46,7 +48,7 @@ public:
         return n < 0 ? "<error>" : std::string(buf, size_t(n));
     }
 
-private:
+  private:
     std::string name_;
     int fd_ = -1;
     bool bound_ = false;
