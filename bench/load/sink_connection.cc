@@ -28,12 +28,19 @@ bool verb_is(std::string_view line, std::string_view verb) {
     return line.size() == verb.size() || line[verb.size()] == ' ';
 }
 
+// The X-Bench-Sent value from the first bytes of a message: the source puts the header first,
+// but every relay on the way prepends its Received header, so look at each header line.
 uint64_t parse_bench_sent(const char* head, size_t size) {
     static constexpr std::string_view prefix = "X-Bench-Sent: ";
-    if (size <= prefix.size() || std::string_view(head, prefix.size()) != prefix) return 0;
+    std::string_view text(head, size);
+    size_t at = text.rfind("\r\n\r\n");  // stop at the end of the header block if it is here
+    if (at != std::string_view::npos) text = text.substr(0, at + 2);
+    size_t pos = text.substr(0, prefix.size()) == prefix ? 0 : text.find("\nX-Bench-Sent: ");
+    if (pos == std::string_view::npos) return 0;
+    if (pos != 0) ++pos;
     uint64_t v = 0;
-    for (size_t i = prefix.size(); i < size && head[i] >= '0' && head[i] <= '9'; ++i)
-        v = v * 10 + uint64_t(head[i] - '0');
+    for (size_t i = pos + prefix.size(); i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i)
+        v = v * 10 + uint64_t(text[i] - '0');
     return v;
 }
 

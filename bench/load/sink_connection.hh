@@ -83,7 +83,9 @@ class SinkConnection {
     bool bdat_message_ = false;  // a BDAT message has started
     uint64_t message_bytes_ = 0;
     std::string message_;  // kept only with --store; capacity reused
-    char head_[64] = {};
+    // The start of each message, enough to find X-Bench-Sent behind the trace headers that
+    // relays in between prepend (a Received header is 200-400 bytes).
+    char head_[2048] = {};
     size_t head_size_ = 0;
 };
 

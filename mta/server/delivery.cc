@@ -269,7 +269,7 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
                 verdict = "requeued";
                 break;
         }
-        MTA_LOG_INFO("%s: to=<%s>, relay=%s, connector=%s, delay=%.2f, dsn=%s, status=%s (%s)",
+        MTA_LOG_INFO("%s: to=<%s>, relay=%s, connector=%s, delay=%.3f, dsn=%s, status=%s (%s)",
                      id.c_str(), address.c_str(), relay.c_str(), connector.c_str(), delay_s,
                      d.verdict == queue::Verdict::delivered && status.empty() ? "2.0.0"
                                                                                : status.c_str(),
