@@ -88,6 +88,26 @@ void Delivery::describe_held(queue::QueuedMessage& message) const {
     }
 }
 
+void Delivery::pool_gauges(uint64_t* open, uint64_t* idle) const {
+    for (const auto& [id, pool] : pools_) {
+        *open += pool->sessions();
+        *idle += pool->idle_sessions();
+    }
+}
+
+void Delivery::queue_depth(std::vector<std::pair<std::string, std::string>>* keys,
+                           std::vector<uint64_t>* counts) const {
+    for (const queue::DestinationStats& d : scheduler_.all_stats()) {
+        std::string connector = d.key ? d.key->next_hop.substr(0, d.key->next_hop.find('#')) : "?";
+        const std::pair<const char*, uint32_t> states[] = {
+            {"ready", d.ready}, {"deferred", d.deferred}, {"in_flight", d.in_flight}};
+        for (const auto& [state, n] : states) {
+            keys->emplace_back(connector, state);
+            counts->push_back(n);
+        }
+    }
+}
+
 void Delivery::set_config(std::shared_ptr<const config::Config> config) { config_ = std::move(config); }
 
 SSL_CTX* Delivery::tls_context(bool verify, const std::string& ca_file) {
@@ -241,6 +261,7 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
             case queue::Verdict::delivered:
                 verdict = "sent";
                 ++stats_.delivered;
+                if (observe_delivery_latency && qm) observe_delivery_latency(now_us - qm->arrival_us);
                 journal(t.queue_id, d.index, queue::Outcome::delivered, d.attempts, 0, diagnostic);
                 break;
             case queue::Verdict::failed:

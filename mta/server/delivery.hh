@@ -50,6 +50,7 @@ struct DeliveryStats {
     uint64_t transactions = 0;
     uint64_t spool_reads = 0;
     uint64_t segments_deleted = 0;
+    uint64_t connections_reused = 0;  // transactions started on an already used connection
 };
 
 class Delivery {
@@ -81,6 +82,13 @@ public:
     // "delivery temporarily suspended").
     void describe_held(queue::QueuedMessage& message) const;
     const DeliveryStats& stats() const { return stats_; }
+    // Arrival to delivery, per delivered recipient (optional; for the metrics histogram).
+    std::function<void(uint64_t latency_us)> observe_delivery_latency;
+    // Outbound connections open and idle now, over all pools.
+    void pool_gauges(uint64_t* open, uint64_t* idle) const;
+    // Recipients per (connector, state) for the queue-depth metric.
+    void queue_depth(std::vector<std::pair<std::string, std::string>>* keys,
+                     std::vector<uint64_t>* counts) const;
     const queue::Scheduler& scheduler() const { return scheduler_; }
 
     // --- used by DestinationPool ---

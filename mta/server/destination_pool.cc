@@ -50,6 +50,12 @@ DestinationPool::DestinationPool(Delivery& delivery, queue::DestinationId id,
 
 DestinationPool::~DestinationPool() = default;
 
+size_t DestinationPool::idle_sessions() const {
+    size_t n = 0;
+    for (smtp::ClientSession* s : sessions_) n += (s->idle() && !running_.count(s)) ? 1 : 0;
+    return n;
+}
+
 std::string DestinationPool::relay_of(const smtp::ClientSession& session) const {
     auto it = session_host_.find(const_cast<smtp::ClientSession*>(&session));
     uint16_t port = (it != session_host_.end() && it->second < hosts_.size())
@@ -255,6 +261,7 @@ void DestinationPool::start(smtp::ClientSession& session, std::unique_ptr<Job> j
     m.content = std::span(&j.content_piece, 1);
     running_[&session] = std::move(job);
     ++delivery_.stats_mut().transactions;
+    if (session.transactions() > 0) ++delivery_.stats_mut().connections_reused;
     session.send(m);
 }
 

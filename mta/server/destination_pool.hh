@@ -33,6 +33,7 @@ public:
 
     void enqueue(const queue::Transaction& t);
     size_t sessions() const { return sessions_.size(); }
+    size_t idle_sessions() const;
     bool busy() const { return !waiting_.empty() || !running_.empty(); }
 
     void on_session_idle(smtp::ClientSession& session) override;

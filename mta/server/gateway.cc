@@ -18,6 +18,8 @@
 
 #include "mta/base/clock.hh"
 #include "mta/base/log.hh"
+#include "mta/admin/metrics.hh"
+#include "mta/admin/sd_notify.hh"
 #include "mta/engine/shard.hh"
 #include "mta/engine/spool_reader.hh"
 #include "mta/engine/spool_writer.hh"
@@ -63,8 +65,16 @@ struct ShardState {
     std::unique_ptr<engine::SpoolReader> reader;
     std::unique_ptr<dns::Resolver> resolver;
     std::unique_ptr<Delivery> delivery;
+    admin::MetricsHistogram accept_latency_us{admin::kAcceptLatencyBoundsUs};
+    admin::MetricsHistogram delivery_latency_us{admin::kDeliveryLatencyBoundsUs};
+    std::atomic<bool> running{false};
     std::thread thread;
 };
+
+// systemd notifications are best effort: a failure is worth a line, never a stop.
+static void notify(const base::Result<void>& sent) {
+    if (!sent) MTA_LOG_WARN("sd_notify: %s", sent.error().message.c_str());
+}
 
 void block_signals() {
     sigset_t set;
@@ -205,6 +215,8 @@ base::Result<void> Gateway::start_shards() {
         deps.route_cache = &s.route_cache;
         deps.shard_count = shard_count_;
         s.delivery = std::make_unique<Delivery>(deps, config_);
+        s.delivery->observe_delivery_latency = [&s](uint64_t us) { s.delivery_latency_us.observe(us); };
+        s.context.observe_accept_latency = [&s](uint64_t us) { s.accept_latency_us.observe(us); };
         s.spool->on_segment_created = [&s](uint64_t seq) { s.queue->segments().open(seq); };
         s.spool->on_durable = [&s](const engine::SpoolAppend& a) {
             uint64_t content = 0;
@@ -237,7 +249,10 @@ base::Result<void> Gateway::start_shards() {
             // Accept nothing until the control socket is up too: once the port answers,
             // `ringmta status` and `reload` work.
             go.wait();
-            if (ok) s.shard->run();
+            if (!ok) return;
+            s.running = true;
+            s.shard->run();
+            s.running = false;
         });
     }
     std::optional<base::Error> first_error;
@@ -260,12 +275,25 @@ base::Result<void> Gateway::start() {
         started = control_.start(config_->server.control_socket,
                                  [this](const std::vector<std::string>& w) { return control(w); });
     }
+    if (started && !config_->metrics.address.empty()) {
+        config::SocketAddress address;
+        std::string why;
+        config::parse_socket_address(config_->metrics.address, &address, &why);  // validated
+        started = metrics_.start(reinterpret_cast<const sockaddr*>(&address.storage), address.length,
+                                 [this] { return metrics_snapshot(); },
+                                 [this] { return readiness(); });
+    }
     go_.set_value();
-    if (!started) stop();
+    if (!started) {
+        stop();
+        return started;
+    }
+    notify(admin::notify_ready());
     return started;
 }
 
 void Gateway::stop() {
+    metrics_.stop();
     control_.stop();
     for (auto& s : shards_)
         if (s->shard) s->shard->request_stop();
@@ -288,9 +316,12 @@ int Gateway::wait() {
         int sig = 0;
         if (sigwait(&set, &sig) != 0) continue;
         if (sig == SIGHUP) {
+            notify(admin::notify_reloading());
             MTA_LOG_INFO("SIGHUP: %s", reload().c_str());
+            notify(admin::notify_ready());
             continue;
         }
+        notify(admin::notify_stopping());
         MTA_LOG_INFO("%s: stopping (grace %us for transactions in flight)",
                      sig == SIGTERM ? "SIGTERM" : "SIGINT", config_->server.shutdown_grace_s);
         stop();
@@ -346,6 +377,60 @@ std::string Gateway::reload() {
     config_ = next;
     return "configuration reloaded (route table generation " +
            std::to_string(shared_->routes.generation()) + ")";
+}
+
+admin::Readiness Gateway::readiness() {
+    for (auto& s : shards_)
+        if (!s->running.load()) return {false, "shard " + std::to_string(s->index) + " not running"};
+    return {true, ""};
+}
+
+admin::MetricsSnapshot Gateway::metrics_snapshot() {
+    admin::MetricsSnapshot snap;
+    snap.version = RINGMTA_VERSION;
+    snap.shards = uint32_t(shards_.size());
+    for (auto& s : shards_) snap.shards_running += s->running.load() ? 1 : 0;
+    snap.route_table_generation = shared_->routes.generation();
+    snap.memory_buffered_bytes = shared_->memory.used();
+    std::mutex m;
+    on_every_shard(shards_, [&](ShardState& s) {
+        admin::ShardMetrics x;
+        const auto& c = s.context.counters;
+        x.connections_accepted = c.connections;
+        x.messages_accepted = c.messages_accepted;
+        x.bytes_accepted = c.bytes_accepted;
+        static_assert(size_t(smtp::Refusal::count_) == admin::kRejectReasonCount);
+        for (size_t i = 0; i < admin::kRejectReasonCount; ++i) x.messages_rejected[i] = c.refused[i];
+        const DeliveryStats& d = s.delivery->stats();
+        x.recipients_delivered = d.delivered;
+        x.recipients_deferred = d.deferred;
+        x.recipients_bounced = d.failed;
+        x.dsn_sent = d.bounces;
+        x.queue_messages = s.queue->size();
+        std::vector<std::pair<std::string, std::string>> keys;
+        std::vector<uint64_t> counts;
+        s.delivery->queue_depth(&keys, &counts);
+        for (size_t i = 0; i < keys.size(); ++i)
+            x.queue_depth.push_back({keys[i].first, keys[i].second, counts[i]});
+        const engine::SpoolStats& sp = s.spool->stats();
+        x.spool_commits = sp.batches;
+        x.spool_messages_committed = sp.messages;
+        x.spool_bytes_written = sp.bytes;
+        x.spool_commit_failures = sp.failures;
+        s.delivery->pool_gauges(&x.pool_connections_open, &x.pool_connections_idle);
+        x.pool_connections_opened = d.connections_opened;
+        x.pool_connections_reused = d.connections_reused;
+        dns::ResolverStats r = s.resolver->stats();
+        x.dns_lookups = r.lookups_started;
+        x.dns_cache_hits = r.cache_hits;
+        x.accept_latency_us.merge(s.accept_latency_us);
+        x.delivery_latency_us.merge(s.delivery_latency_us);
+        std::lock_guard lock(m);
+        // A ShardMetrics with an empty queue table merges cleanly into the running sum.
+        snap.totals.add(x);
+    });
+    snap.totals.connections_open = shared_->admission.total();  // inbound, admitted
+    return snap;
 }
 
 std::string Gateway::status_text() {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mta/admin/control_socket.hh"
+#include "mta/admin/metrics_server.hh"
 #include "mta/base/clock.hh"
 #include "mta/base/result.hh"
 #include "mta/config/config.hh"
@@ -41,6 +42,8 @@ private:
     void stop();
     std::string reload();
     std::string status_text();
+    admin::MetricsSnapshot metrics_snapshot();
+    admin::Readiness readiness();
     admin::ControlReply queue_list(const std::vector<std::string>& words);
 
     std::shared_ptr<const config::Config> config_;
@@ -51,6 +54,7 @@ private:
     std::unique_ptr<Shared> shared_;
     std::vector<std::unique_ptr<ShardState>> shards_;
     admin::ControlServer control_;
+    admin::MetricsServer metrics_;
     std::promise<void> go_;  // releases the shard loops once start-up is complete
     base::SystemClock clock_;
 };

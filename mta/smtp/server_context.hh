@@ -42,11 +42,19 @@ private:
     std::atomic<uint64_t> max_bytes_;
 };
 
+// Why a message or recipient was refused; the order matches admin::RejectReason, which the
+// metrics endpoint labels them with.
+enum class Refusal : uint8_t {
+    relay_denied, size, recipients, bare_newline, line_length, policy, storage, other, count_
+};
+
 struct ServerCounters {
     uint64_t connections = 0;
     uint64_t messages_accepted = 0;
     uint64_t messages_rejected = 0;
     uint64_t bytes_accepted = 0;
+    uint64_t refused[size_t(Refusal::count_)] = {};
+    void refuse(Refusal why) { ++refused[size_t(why)]; }
 };
 
 struct ServerContext {
@@ -63,6 +71,8 @@ struct ServerContext {
     std::function<uint64_t()> next_queue_id;
     // False when the shard's queue (limits.queue_messages_max) has no room for one more message.
     std::function<bool()> queue_has_room;
+    // End of DATA to 250, for the accept latency histogram (optional).
+    std::function<void(uint64_t latency_us)> observe_accept_latency;
     ServerCounters counters;
 };
 

@@ -279,6 +279,7 @@ void ServerSession::cmd_mail(std::string_view path_text, std::string_view params
     }
     if (params->size_given && params->size_bytes > limits().message_size_max) {
         reply("552 5.3.4 Error: message size exceeds fixed limit");
+        context_.counters.refuse(Refusal::size);
         return;
     }
     if (!context_.queue_has_room()) {
@@ -320,6 +321,7 @@ void ServerSession::cmd_rcpt(std::string_view path_text, std::string_view params
     }
     if (envelope_.recipients.size() >= limits().recipients_per_message_max) {
         reply("452 4.5.3 Error: too many recipients");
+        context_.counters.refuse(Refusal::recipients);
         return;
     }
     // Open relay protection: outside relay.networks only our own domains are accepted.
@@ -327,6 +329,7 @@ void ServerSession::cmd_rcpt(std::string_view path_text, std::string_view params
     bool ours = path->domain.empty() || context_.is_accepted_domain(path->domain);
     if (!ours && !relay_allowed()) {
         reply("554 5.7.1 <" + path->mailbox + ">: Relay access denied");
+        context_.counters.refuse(Refusal::relay_denied);
         ++recipients_rejected_;
         count_error();
         return;
@@ -434,18 +437,24 @@ void ServerSession::content_finished(ContentOutcome outcome) {
     }
     if (outcome != ContentOutcome::ok) {
         ++context_.counters.messages_rejected;
+        context_.counters.refuse(outcome == ContentOutcome::too_big        ? Refusal::size
+                                 : outcome == ContentOutcome::bare_newline ? Refusal::bare_newline
+                                 : outcome == ContentOutcome::line_too_long ? Refusal::line_length
+                                                                            : Refusal::policy);
         reply(content_reply(outcome));
         reset_transaction();
         return;
     }
     if (!context_.queue_has_room()) {
         ++context_.counters.messages_rejected;
+        context_.counters.refuse(Refusal::storage);
         reply("452 4.3.1 Error: insufficient system storage (queue full), try again later");
         reset_transaction();
         return;
     }
     if (over_budget_) {
         ++context_.counters.messages_rejected;
+        context_.counters.refuse(Refusal::storage);
         MTA_LOG_WARN("memory budget of %llu bytes exhausted; message from %s refused",
                      static_cast<unsigned long long>(limits().memory_max),
                      connection_.peer_ip().c_str());
@@ -490,6 +499,7 @@ void ServerSession::commit() {
                                             content_.size());
     append_.content_count = 2;
     mode_ = Mode::committing;
+    commit_started_us_ = base::monotonic_us();
     connection_.hold();
     connection_.pause_receive();
     context_.spool->append(&append_);
@@ -503,6 +513,8 @@ void ServerSession::after_commit(bool durable) {
     std::string id = queue::format_queue_id(envelope_.queue_id);
     if (durable) {
         ++context_.counters.messages_accepted;
+        if (context_.observe_accept_latency)
+            context_.observe_accept_latency(base::monotonic_us() - commit_started_us_);
         context_.counters.bytes_accepted += received_.size() + content_.size();
         MTA_LOG_INFO("%s: client=[%s], from=<%s>, nrcpt=%zu, size=%zu, queued", id.c_str(),
                      connection_.peer_ip().c_str(), envelope_.sender.c_str(),
@@ -510,6 +522,7 @@ void ServerSession::after_commit(bool durable) {
         reply("250 2.0.0 Ok: queued as " + id);
     } else {
         ++context_.counters.messages_rejected;
+        context_.counters.refuse(Refusal::storage);
         reply("451 4.3.0 Error: queue file write error, try again later");
     }
     reset_transaction();

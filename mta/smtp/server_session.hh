@@ -109,6 +109,7 @@ private:
     std::optional<BdatReader> bdat_reader_;
     std::string received_;
     engine::SpoolAppend append_;
+    uint64_t commit_started_us_ = 0;
     uint32_t recipients_rejected_ = 0;
 };
 
