@@ -23,12 +23,14 @@ uint64_t hash_bytes(std::string_view s) {
         std::memcpy(&w, p, n);
         return fold_multiply(h ^ w, text_hash::kWord1);
     }
-    for (; n > 16; n -= 16, p += 16) {
+    const char* end = p + n;
+    for (; end - p > 16; p += 16) {
         h = fold_multiply(load8(p) ^ h ^ text_hash::kWord0, load8(p + 8) ^ text_hash::kWord1);
     }
-    // 8..16 bytes left: the first and the last word of them.
-    return fold_multiply(load8(p) ^ h ^ text_hash::kWord0,
-                         load8(p + n - 8) ^ text_hash::kLast);
+    // 1..16 bytes left, and at least 8 in all: the last two words, overlapping what came before.
+    const char* last = n >= 16 ? end - 16 : s.data();
+    return fold_multiply(load8(last) ^ h ^ text_hash::kWord0,
+                         load8(end - 8) ^ text_hash::kLast);
 }
 
 // Equal-length byte comparison in words, same overlapping tail.

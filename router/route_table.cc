@@ -47,10 +47,11 @@ inline void RouteTable::consider(Choice& c, const Candidate* list, uint32_t coun
 // returns the accepted domain that outranks them (kNoIndex when none does).
 inline uint32_t RouteTable::choose_by_domain(const DomainBuffer& domain, uint64_t message_size,
                                              Choice& choice) const {
-    uint64_t hashes[kLabelCountMax];
+    Domains::Probe probes[kLabelCountMax];
     const Candidate* candidates = candidates_.data();
-    for (uint32_t k = domains_.hash_suffixes(domain, hashes); k < domain.label_count; ++k) {
-        uint32_t id = domains_.find(domain, k, hashes[k]);
+    for (uint32_t i = 0, count = domains_.hash_suffixes(domain, probes); i < count; ++i) {
+        uint32_t k = probes[i].label;
+        uint32_t id = domains_.find(domain, k, probes[i].hash);
         if (id == Domains::kNone) continue;
         const NodeRoutes& r = domains_.entry(id).payload;
         // The deepest accepted domain wins over everything; an exact one only at k == 0.

@@ -284,12 +284,13 @@ private:
                                     });
         if (!any_wild) return;
         DomainBuffer buffer;
-        uint64_t hashes[kLabelCountMax];
+        RouteTable::Domains::Probe probes[kLabelCountMax];
         for (uint32_t id = 0; id < domains.entry_count(); ++id) {
             (void)normalize_domain(domains.text(id), buffer);
-            (void)domains.hash_suffixes(buffer, hashes);
-            for (uint32_t k = 1; k < buffer.label_count; ++k) {
-                uint32_t above = domains.find(buffer, k, hashes[k]);
+            uint32_t count = domains.hash_suffixes(buffer, probes);
+            for (uint32_t i = 0; i < count; ++i) {
+                if (probes[i].label == 0) continue;   // the domain itself
+                uint32_t above = domains.find(buffer, probes[i].label, probes[i].hash);
                 if (above != RouteTable::Domains::kNone &&
                     domains.entry(above).payload.accepted_wild != kNoIndex) {
                     domains.entry(id).payload.accepted_above = true;

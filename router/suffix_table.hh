@@ -5,6 +5,7 @@
 // costs a probe, never a wrong answer. Built once (ids stay stable), then read-only.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -49,24 +50,34 @@ public:
         DomainBuffer buffer;
         DomainKind kind = normalize_domain(domain, buffer);
         MTA_ASSERT(kind == DomainKind::name && buffer.view() == domain);
-        if (buffer.label_count > depth_max_) depth_max_ = buffer.label_count;
+        depths_ |= uint64_t(1) << (buffer.label_count < 63 ? buffer.label_count : 63);
+        depth_min_ = std::min(depth_min_, buffer.label_count);
+        depth_max_ = std::max(depth_max_, buffer.label_count);
         uint64_t hash = text_hash::of_padded(buffer.text, buffer.size);
         uint32_t id = find(buffer, 0, hash);
         return id != kNone ? id : add(buffer, hash);
     }
 
-    // hashes[k] = the hash of the suffix that starts at label k, for every suffix no longer
-    // than the longest entry, each probe prefetched so their cache misses overlap. Returns the
-    // first (longest) such k.
-    uint32_t hash_suffixes(const DomainBuffer& domain, uint64_t* hashes) const {
-        uint32_t first = domain.label_count > depth_max_ ? domain.label_count - depth_max_ : 0;
-        for (uint32_t k = first; k < domain.label_count; ++k) {
+    // The suffixes of `domain` that an entry could match, longest first: a suffix qualifies
+    // when some entry has as many labels (so "com" costs nothing when no entry is a bare
+    // top-level domain). Fills probes[] with each one's first label and hash, prefetching every
+    // probe so their cache misses overlap; returns how many.
+    struct Probe {
+        uint32_t label;
+        uint64_t hash;
+    };
+    uint32_t hash_suffixes(const DomainBuffer& domain, Probe* probes) const {
+        uint32_t count = 0, n = domain.label_count;
+        uint32_t end = n >= depth_min_ ? n - depth_min_ + 1 : 0;   // past the shortest suffix
+        for (uint32_t k = n > depth_max_ ? n - depth_max_ : 0; k < end; ++k) {
+            uint32_t labels = n - k;
+            if ((depths_ >> (labels < 63 ? labels : 63) & 1) == 0) continue;
             uint32_t start = domain.label_start[k];
             uint64_t h = text_hash::of_padded(domain.text + start, domain.size - start);
-            hashes[k] = h;
+            probes[count++] = Probe{k, h};
             __builtin_prefetch(&slots_[h & mask_]);
         }
-        return first;
+        return count;
     }
 
     // The entry for the suffix of `domain` from label k, whose hash is `hash`; kNone when
@@ -163,7 +174,9 @@ private:
     std::vector<char> tails_;
     std::vector<uint64_t> hashes_;   // per entry, for rehashing; dropped once frozen
     size_t mask_ = 15;
-    uint32_t depth_max_ = 0;         // labels in the longest entry
+    uint64_t depths_ = 0;            // bit n: an entry has n labels (bit 63: 63 or more)
+    uint32_t depth_min_ = UINT32_MAX;  // labels in the shortest and the longest entry
+    uint32_t depth_max_ = 0;
     bool frozen_ = false;
 };
 
