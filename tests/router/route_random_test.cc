@@ -1,4 +1,4 @@
-// The compiled trie (and the cache in front of it) against a brute-force reference written
+// The compiled table (and the cache in front of it) against a brute-force reference written
 // straight from the selection rules, on 100,000 random lookups over random tables. Labels come
 // from a tiny alphabet so exact, wildcard, apex, cost and name ties collide often.
 #include <gtest/gtest.h>
@@ -159,7 +159,7 @@ std::string show(const RefTable& t, const Route& r) {
     return out;
 }
 
-TEST(RouteRandom, TrieAndCacheAgreeWithBruteForce) {
+TEST(RouteRandom, TableAndCacheAgreeWithBruteForce) {
     const uint64_t seed = std::random_device{}() | (uint64_t(std::random_device{}()) << 32);
     std::mt19937_64 rng(seed);
     const uint64_t sizes[] = {0, 50, 100, 101, 999, 1000, 5000, 10000, 10001, 20000};
