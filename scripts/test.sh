@@ -15,15 +15,21 @@ passed=0
 failed=0
 failures=()
 
-build() {  # build DIR MESON_ARGS...
-  local dir=$1; shift
+build() {  # build DIR ONLY_UNIT_TESTS(yes|no) MESON_ARGS...
+  local dir=$1 only_unit_tests=$2; shift 2
   if [ ! -f "$dir/build.ninja" ]; then
     meson setup "$dir" "$@" >"$log_dir/setup-$(basename "$dir").log" 2>&1 \
       || { cat "$log_dir/setup-$(basename "$dir").log"; return 1; }
   else
     meson configure "$dir" "$@" >/dev/null 2>&1
   fi
-  ninja -C "$dir" >"$log_dir/ninja-$(basename "$dir").log" 2>&1 \
+  local targets=()
+  if [ "$only_unit_tests" = yes ]; then
+    # The sanitizer build exists for the unit tests; skipping the daemon, the load tool and the
+    # micro-benchmarks there halves its build time on a 2-core machine.
+    mapfile -t targets < <(sed -n 's/^build \(tests\/[a-z_]*\/[a-z_]*_test\): .*/\1/p' "$dir/build.ninja")
+  fi
+  ninja -C "$dir" "${targets[@]}" >"$log_dir/ninja-$(basename "$dir").log" 2>&1 \
     || { tail -50 "$log_dir/ninja-$(basename "$dir").log"; return 1; }
 }
 
@@ -48,7 +54,7 @@ run_unit() {  # run_unit DIR LABEL
 }
 
 echo "== release build (-Werror)"
-if build build-ci -Dbuildtype=release -Dwerror=true; then
+if build build-ci no -Dbuildtype=release -Dwerror=true; then
   run_unit build-ci release
   # Micro-benchmarks double as tiny tests so they never rot.
   for b in build-ci/bench/*_bench; do
@@ -64,7 +70,9 @@ else
 fi
 
 echo "== sanitizer build (address, undefined)"
-if build build-asan -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
+# -O1 without full debug info: sanitizer reports still name functions, and the build is far
+# quicker than debugoptimized.
+if build build-asan yes -Doptimization=1 -Ddebug=false -Db_sanitize=address,undefined -Db_lundef=false \
      -Dmimalloc=false -Dwerror=true; then
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 run_unit build-asan asan
 else
