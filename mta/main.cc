@@ -10,11 +10,14 @@
 #include <vector>
 
 #include "mta/admin/control_socket.hh"
+#include "mta/base/clock.hh"
 #include "mta/base/log.hh"
 #include "mta/config/config.hh"
 #include "mta/server/gateway.hh"
 #include "mta/tls/tls_context.hh"
 #include "queue/posix_spool_io.hh"
+#include "queue/queue_id.hh"
+#include "queue/queue_inspect.hh"
 #include "queue/queue_listing.hh"
 #include "queue/spool_snapshot.hh"
 #include "router/route_explain.hh"
@@ -31,8 +34,10 @@ const char* const kUsage = R"(usage:
   ringmta check-config [-c FILE]               validate; exit 0, or 1 with one line per error
   ringmta route ADDRESS [--size BYTES] [--json] [-c FILE]
                                                which connector and next hops, and why
-  ringmta queue list|summary [--json] [--state S] [--domain D] [-c FILE]
-  ringmta queue show|flush|hold|release|delete|bounce ID [-c FILE]
+  ringmta queue list|summary [--json] [--state S] [--domain D] [--connector NAME] [-c FILE]
+  ringmta queue show ID [--json] [-c FILE]     envelope, headers, state of each recipient
+  ringmta queue flush [ID | --connector NAME | --domain D] [-c FILE]
+  ringmta queue hold|release|delete|bounce ID [-c FILE]
   ringmta reload | status [-c FILE]            talk to the running instance (control socket)
   ringmta --version | --help
 Without -c the embedded default configuration is used (listener 127.0.0.1:2525, spool ./spool,
@@ -139,29 +144,82 @@ int cmd_route(const Args& args) {
     return explanation.connector.empty() ? kExitBadInput : kExitOk;
 }
 
-// `queue list` while the gateway is stopped: read the spool files without changing them.
-int queue_list_offline(const config::Config& c, const Args& args) {
-    queue::PosixSpoolIo io;
+// The connector each recipient of `m` would take with the configured routes (offline view).
+std::vector<std::string> connectors_of(const router::RouteTable& table, const queue::QueuedMessage& m) {
+    std::vector<std::string> out;
+    for (const auto& r : m.recipients)
+        out.push_back(queue::is_final(r.state)
+                          ? std::string() : router::explain_route(table, r.address, m.size_bytes).connector);
+    return out;
+}
+
+// `queue list|summary|show` while the gateway is stopped: read the spool files without
+// changing them. Changing the queue needs the running gateway (it owns the spool).
+int queue_offline(const config::Config& c, const Args& args) {
+    const std::string& verb = args.positional[0];
+    if (verb != "list" && verb != "summary" && verb != "show") {
+        std::fprintf(stderr, "ringmta: queue %s needs the running gateway, and none answers at %s\n",
+                     verb.c_str(), c.server.control_socket.c_str());
+        return kExitUnreachable;
+    }
     queue::ListFilter filter;
-    for (size_t i = 0; i < args.passthrough.size(); ++i) {
-        if (args.passthrough[i] == "--state" && i + 1 < args.passthrough.size()) {
-            filter.state = queue::parse_recipient_state(args.passthrough[++i]);
-            if (!filter.state) return usage_error("unknown state " + args.passthrough[i]);
-        } else if (args.passthrough[i] == "--domain" && i + 1 < args.passthrough.size()) {
-            filter.domain = args.passthrough[++i];
+    std::string connector;
+    for (size_t i = 0; i + 1 < args.passthrough.size(); i += 2) {
+        const std::string& name = args.passthrough[i];
+        const std::string& value = args.passthrough[i + 1];
+        if (name == "--state") {
+            filter.state = queue::parse_recipient_state(value);
+            if (!filter.state) return usage_error("unknown state " + value);
+        } else if (name == "--domain") {
+            filter.domain = value;
+        } else if (name == "--connector") {
+            connector = value;
         }
     }
+    queue::PosixSpoolIo io;
     auto snapshot = queue::SpoolSnapshot::read(io, c.server.spool_dir);
     if (!snapshot) {
         std::fprintf(stderr, "ringmta: %s\n", snapshot.error().message.c_str());
         return kExitBadInput;
     }
-    std::vector<const queue::QueuedMessage*> view = snapshot->select(filter);
-    std::sort(view.begin(), view.end(), [](const auto* a, const auto* b) {
-        return a->arrival_us != b->arrival_us ? a->arrival_us < b->arrival_us
-                                              : a->queue_id < b->queue_id;
-    });
-    std::string out = args.json ? queue::format_listing_json(view) : queue::format_listing_text(view);
+    auto table = router::build_route_table(c.connectors, c.accepted_domains, 1).table;
+    std::string out;
+    if (verb == "show") {
+        if (args.positional.size() != 2) return usage_error("queue show needs one queue ID");
+        auto id = queue::parse_queue_id(args.positional[1]);
+        if (!id) return usage_error("\"" + args.positional[1] + "\" is not a queue id");
+        const queue::QueuedMessage* m = snapshot->find(*id);
+        if (m == nullptr) {
+            std::fprintf(stderr, "%s: no such message in the queue\n", args.positional[1].c_str());
+            return kExitBadInput;
+        }
+        queue::MessageDetail detail;
+        detail.entry = *m;
+        detail.connectors = connectors_of(*table, *m);
+        queue::load_message_record(io, snapshot->shard_of(*id)->dir, detail);
+        out = args.json ? queue::format_show_json(detail) : queue::format_show_text(detail);
+    } else {
+        std::vector<const queue::QueuedMessage*> view;
+        for (const queue::QueuedMessage* m : snapshot->select(filter)) {
+            std::vector<std::string> connectors = connectors_of(*table, *m);
+            if (connector.empty() ||
+                std::find(connectors.begin(), connectors.end(), connector) != connectors.end())
+                view.push_back(m);
+        }
+        if (verb == "summary") {
+            queue::QueueSummary summary;
+            uint64_t now_us = base::realtime_us();
+            for (const queue::QueuedMessage* m : view)
+                summary.add_message(*m, connectors_of(*table, *m), now_us);
+            out = args.json ? summary.format_json() : summary.format_text();
+        } else {
+            std::sort(view.begin(), view.end(), [](const auto* a, const auto* b) {
+                return a->arrival_us != b->arrival_us ? a->arrival_us < b->arrival_us
+                                                      : a->queue_id < b->queue_id;
+            });
+            out = args.json ? queue::format_listing_json(view) : queue::format_listing_text(view);
+        }
+    }
     std::fwrite(out.data(), 1, out.size(), stdout);
     return kExitOk;
 }
@@ -180,8 +238,8 @@ int cmd_control(const Args& args) {
     for (const auto& p : args.passthrough) words.push_back(p);
     auto reply = admin::control_request(c.server.control_socket, words);
     if (!reply) {
-        if (args.command == "queue" && !args.positional.empty() && args.positional[0] == "list")
-            return queue_list_offline(c, args);
+        if (args.command == "queue" && reply.error().code == base::Errc::unavailable)
+            return queue_offline(c, args);
         std::fprintf(stderr, "ringmta: %s\n", reply.error().message.c_str());
         return kExitUnreachable;
     }

@@ -28,6 +28,10 @@ public:
     bool connect_failed(uint64_t now_ms, const HealthConfig& config);
     // A connection was set up and greeted (or a transaction completed on one).
     void succeeded(uint32_t connections_max);
+    // The operator's flush: a down window ends now, so the probe may go at once.
+    void end_down_window(uint64_t now_ms) {
+        if (state_ == State::down && down_until_ms_ > now_ms) down_until_ms_ = now_ms;
+    }
 
     State state() const { return state_; }
     uint64_t down_until_ms() const { return down_until_ms_; }

@@ -66,6 +66,14 @@ size_t encode_removal(const RemovalRecord& record, std::span<uint8_t> out) {
     return seal(RecordType::removal, 16, out);
 }
 
+size_t encode_hold(const HoldRecord& record, std::span<uint8_t> out) {
+    ByteWriter w(out.subspan(record_header_size, 16));
+    w.u64(record.queue_id);
+    w.u8(record.held ? 1 : 0);
+    w.zeros(7);
+    return seal(RecordType::hold, 16, out);
+}
+
 base::Result<OutcomeRecord> decode_outcome(std::span<const uint8_t> payload) {
     ByteReader r(payload);
     OutcomeRecord rec;
@@ -98,6 +106,18 @@ base::Result<RemovalRecord> decode_removal(std::span<const uint8_t> payload) {
         return corrupt("unknown removal reason");
     }
     rec.reason = RemovalReason(reason);
+    return rec;
+}
+
+base::Result<HoldRecord> decode_hold(std::span<const uint8_t> payload) {
+    ByteReader r(payload);
+    HoldRecord rec;
+    rec.queue_id = r.u64();
+    uint8_t held = r.u8();
+    r.skip(7);
+    if (!r.ok() || r.remaining() != 0) return corrupt("hold size");
+    if (held > 1) return corrupt("unknown hold state");
+    rec.held = held == 1;
     return rec;
 }
 

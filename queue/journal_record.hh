@@ -1,4 +1,4 @@
-// Journal records: per-recipient delivery outcomes and message removals, appended after the
+// Journal records: per-recipient delivery outcomes, message removals and holds, appended after the
 // message record (same or a later segment) and replayed in order at recovery. Fixed-size but
 // for a short diagnostic, which the encoder cuts to outcome_diagnostic_max bytes at a UTF-8
 // character boundary. A decoder failure is Errc::corrupt.
@@ -37,16 +37,28 @@ struct RemovalRecord {
     bool operator==(const RemovalRecord&) const = default;
 };
 
+// The operator's `queue hold` / `queue release`: a held message gets no delivery attempt (and
+// no expiry) until it is released, across restarts.
+struct HoldRecord {
+    uint64_t queue_id = 0;
+    bool held = true;
+
+    bool operator==(const HoldRecord&) const = default;
+};
+
 // Whole record sizes (header, payload, padding).
 size_t outcome_record_size(const OutcomeRecord& record);
 inline constexpr size_t removal_record_size = record_size_for(16);
+inline constexpr size_t hold_record_size = record_size_for(16);
 
 // Write the whole record into out[0, size); `out` must be at least that large.
 size_t encode_outcome(const OutcomeRecord& record, std::span<uint8_t> out);
 size_t encode_removal(const RemovalRecord& record, std::span<uint8_t> out);
+size_t encode_hold(const HoldRecord& record, std::span<uint8_t> out);
 
 // Decode a payload (Frame::payload of a record of the matching type).
 base::Result<OutcomeRecord> decode_outcome(std::span<const uint8_t> payload);
 base::Result<RemovalRecord> decode_removal(std::span<const uint8_t> payload);
+base::Result<HoldRecord> decode_hold(std::span<const uint8_t> payload);
 
 }  // namespace ringmta::queue

@@ -25,13 +25,14 @@ const char* recipient_state_name(RecipientState state) {
         case RecipientState::deferred: return "deferred";
         case RecipientState::delivered: return "delivered";
         case RecipientState::failed: return "failed";
+        case RecipientState::held: return "held";
     }
     return "?";
 }
 
 std::optional<RecipientState> parse_recipient_state(std::string_view name) {
     for (auto s : {RecipientState::pending, RecipientState::deferred, RecipientState::delivered,
-                   RecipientState::failed}) {
+                   RecipientState::failed, RecipientState::held}) {
         if (name == recipient_state_name(s)) return s;
     }
     return std::nullopt;
@@ -104,6 +105,13 @@ bool QueueIndex::remove(uint64_t queue_id) {
     return true;
 }
 
+bool QueueIndex::set_held(uint64_t queue_id, bool held) {
+    auto it = messages_.find(queue_id);
+    if (it == messages_.end()) return false;
+    it->second.held = held;
+    return true;
+}
+
 void QueueIndex::relocate(uint64_t queue_id, uint64_t segment_seq, uint64_t offset) {
     auto it = messages_.find(queue_id);
     MTA_ASSERT(it != messages_.end());
@@ -133,7 +141,7 @@ bool matches(const QueuedMessage& message, const ListFilter& filter) {
     if (!filter.state && filter.domain.empty()) return true;
     return std::any_of(message.recipients.begin(), message.recipients.end(),
                        [&](const RecipientStatus& r) {
-                           return (!filter.state || r.state == *filter.state) &&
+                           return (!filter.state || shown_state(message, r) == *filter.state) &&
                                   (filter.domain.empty() || domain_equal(r.address, filter.domain));
                        });
 }

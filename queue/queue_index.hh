@@ -18,7 +18,9 @@
 
 namespace ringmta::queue {
 
-enum class RecipientState : uint8_t { pending, deferred, delivered, failed };
+// `held` is never stored per recipient: it is how listings show the open recipients of a
+// message the operator put on hold (shown_state below).
+enum class RecipientState : uint8_t { pending, deferred, delivered, failed, held };
 
 const char* recipient_state_name(RecipientState state);
 std::optional<RecipientState> parse_recipient_state(std::string_view name);
@@ -44,7 +46,13 @@ struct QueuedMessage {
     std::string sender;
     std::vector<RecipientStatus> recipients;
     uint32_t open_recipients = 0;  // not final
+    bool held = false;             // `queue hold`: no delivery until `queue release`
 };
+
+// The state a listing shows: `held` for an open recipient of a held message, else the state.
+inline RecipientState shown_state(const QueuedMessage& message, const RecipientStatus& r) {
+    return message.held && !is_final(r.state) ? RecipientState::held : r.state;
+}
 
 // The summary kept in memory for a message record written at (seq, offset).
 QueuedMessage summarize(const Envelope& envelope, uint64_t segment_seq, uint64_t offset,
@@ -75,6 +83,8 @@ public:
     Applied apply(const OutcomeRecord& outcome);
     // Removal record or operator delete. False if the id is unknown.
     bool remove(uint64_t queue_id);
+    // Hold record or operator hold/release. False if the id is unknown.
+    bool set_held(uint64_t queue_id, bool held);
     // Recovery moved the record to another segment.
     void relocate(uint64_t queue_id, uint64_t segment_seq, uint64_t offset);
 

@@ -20,11 +20,12 @@ size_t utf8_sequence_size(std::string_view s, size_t i) {
     return n;
 }
 
-// Text listings are read on a terminal: no control characters from remote replies.
+}  // namespace
+
 std::string printable(std::string_view s) {
     std::string out(s);
     for (char& c : out) {
-        if (uint8_t(c) < 0x20 || c == 0x7F) c = '?';
+        if ((uint8_t(c) < 0x20 && c != '\t') || c == 0x7F) c = '?';
     }
     return out;
 }
@@ -36,8 +37,6 @@ void append_time_or_null(std::string& out, uint64_t wall_us) {
         append_json_string(out, format_rfc3339(wall_us));
     }
 }
-
-}  // namespace
 
 std::string format_rfc3339(uint64_t wall_us) {
     time_t secs = time_t(wall_us / 1000000);
@@ -88,9 +87,9 @@ std::string format_listing_json(std::span<const QueuedMessage* const> messages) 
             out += k ? ", {\"address\": " : "{\"address\": ";
             append_json_string(out, r.address);
             out += ", \"state\": \"";
-            out += recipient_state_name(r.state);
+            out += recipient_state_name(shown_state(m, r));
             out += "\", \"next_attempt\": ";
-            append_time_or_null(out, r.state == RecipientState::deferred ? r.next_attempt_us : 0);
+            append_time_or_null(out, shown_state(m, r) == RecipientState::deferred ? r.next_attempt_us : 0);
             out += ", \"attempts\": " + std::to_string(r.attempts) + ", \"diagnostic\": ";
             append_json_string(out, r.diagnostic);
             out += "}";
@@ -113,8 +112,8 @@ std::string format_listing_text(std::span<const QueuedMessage* const> messages) 
         out += m->sender.empty() ? "<>" : printable(m->sender);
         out += '\n';
         for (const RecipientStatus& r : m->recipients) {
-            out += "    " + printable(r.address) + "  " + recipient_state_name(r.state);
-            if (r.state == RecipientState::deferred) {
+            out += "    " + printable(r.address) + "  " + recipient_state_name(shown_state(*m, r));
+            if (shown_state(*m, r) == RecipientState::deferred) {
                 out += "  next " + format_rfc3339(r.next_attempt_us);
             }
             if (!r.diagnostic.empty()) out += "  (" + printable(r.diagnostic) + ")";

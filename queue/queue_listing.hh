@@ -25,5 +25,10 @@ std::string format_listing_text(std::span<const QueuedMessage* const> messages);
 
 // Appends `s` as a JSON string literal (quotes included).
 void append_json_string(std::string& out, std::string_view s);
+// Appends format_rfc3339(wall_us) as a JSON string, or null for 0.
+void append_time_or_null(std::string& out, uint64_t wall_us);
+// Text listings are read on a terminal: control characters from remote replies become '?'
+// (tabs stay: folded header lines start with one).
+std::string printable(std::string_view s);
 
 }  // namespace ringmta::queue

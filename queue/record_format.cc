@@ -16,7 +16,7 @@ void write_header_start(std::span<uint8_t> out, RecordType type, uint32_t payloa
 }
 
 bool known_type(uint8_t type) {
-    return type >= uint8_t(RecordType::message) && type <= uint8_t(RecordType::removal);
+    return type >= uint8_t(RecordType::message) && type <= uint8_t(RecordType::hold);
 }
 
 bool all_zero(std::span<const uint8_t> bytes) {

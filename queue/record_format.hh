@@ -52,7 +52,10 @@
  *   removal (type 3):  u64 queue_id, u8 reason (1 deleted by operator, 2 all recipients final,
  *     3 write aborted), u8[7] zero.
  *
- * Journal records (outcome, removal) refer to a message by queue id only. They may sit in the
+ *   hold (type 4):  u64 queue_id, u8 held (1 put on hold by the operator, 0 released), u8[7]
+ *     zero. The last hold record of a message wins; a message without one is not held.
+ *
+ * Journal records (outcome, removal, hold) refer to a message by queue id only. They may sit in the
  * message's own segment or any later one, never an earlier one; that is why segments are
  * deleted oldest-first (segment_table.hh). A reader meeting a journal record for an unknown
  * id ignores it: its message was already final and its segment deleted.
@@ -73,7 +76,7 @@ inline constexpr size_t record_alignment = 8;
 // A damaged length must not make a reader skip or allocate gigabytes; messages are far smaller.
 inline constexpr uint32_t record_payload_max = 1u << 30;
 
-enum class RecordType : uint8_t { end = 0, message = 1, outcome = 2, removal = 3 };
+enum class RecordType : uint8_t { end = 0, message = 1, outcome = 2, removal = 3, hold = 4 };
 
 constexpr uint64_t record_size_for(uint64_t payload_size) {
     return (record_header_size + payload_size + record_alignment - 1) & ~(record_alignment - 1);

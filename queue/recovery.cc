@@ -136,6 +136,12 @@ bool Recovery::replay(uint64_t seq, const ScannedRecord& rec) {
             if (!report_.index.remove(removal->queue_id)) ++report_.orphan_journal_records;
             return true;
         }
+        case RecordType::hold: {
+            auto hold = decode_hold(rec.payload);
+            if (!hold) break;
+            if (!report_.index.set_held(hold->queue_id, hold->held)) ++report_.orphan_journal_records;
+            return true;
+        }
         case RecordType::end: MTA_UNREACHABLE();
     }
     problem(segment_file_name(seq) + ": undecodable record at " + std::to_string(rec.offset));
@@ -200,6 +206,7 @@ base::Result<void> Recovery::salvage(const std::set<uint64_t>& damaged, uint64_t
             batch.add_outcome(
                 OutcomeRecord{id, i, outcome, r.attempts, r.next_attempt_us, r.diagnostic});
         }
+        if (m.held) batch.add_hold(HoldRecord{id, true});
     }
     std::string path = segment_path(dir_, salvage_seq);
     std::string tmp = path + std::string(salvage_suffix);

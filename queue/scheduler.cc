@@ -431,6 +431,12 @@ bool Scheduler::flush(uint64_t queue_id) {
     return true;
 }
 
+void Scheduler::wake(DestinationId id) {
+    MTA_ASSERT(id < destinations_.size());
+    destinations_[id].health.end_down_window(clock_.now_ms());
+    activate(id);
+}
+
 std::optional<RecipientView> Scheduler::find_recipient(uint64_t queue_id, uint32_t index) const {
     auto it = by_id_.find(queue_id);
     if (it == by_id_.end()) return std::nullopt;

@@ -166,6 +166,8 @@ public:
     // it complete as no-ops. flush: its deferred recipients become ready now.
     bool cancel(uint64_t queue_id);
     bool flush(uint64_t queue_id);
+    // flush for a destination: its down window (if any) ends now, so it probes at once.
+    void wake(DestinationId destination);
 
     // Queries.
     size_t message_count() const { return by_id_.size(); }

@@ -57,6 +57,12 @@ BatchRecord WriteBatch::add_removal(const RemovalRecord& record) {
     return rec;
 }
 
+BatchRecord WriteBatch::add_hold(const HoldRecord& record) {
+    BatchRecord rec{size_bytes_, hold_record_size};
+    encode_hold(record, grow_arena(rec.record_size));
+    return rec;
+}
+
 BatchRecord WriteBatch::add_raw_record(std::span<const uint8_t> record) {
     MTA_ASSERT(record.size() % record_alignment == 0);
     BatchRecord rec{size_bytes_, record.size()};

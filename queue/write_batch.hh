@@ -33,6 +33,7 @@ public:
                                           std::span<const ContentSpan> content);
     BatchRecord add_outcome(const OutcomeRecord& record);
     BatchRecord add_removal(const RemovalRecord& record);
+    BatchRecord add_hold(const HoldRecord& record);
     // A whole record already framed (recovery copies records this way); copied into the arena.
     BatchRecord add_raw_record(std::span<const uint8_t> record);
 

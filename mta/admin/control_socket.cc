@@ -138,7 +138,7 @@ base::Result<ControlReply> control_request(const std::string& path,
     ::close(fd);
     size_t nl = response.find('\n');
     if (nl == std::string::npos)
-        return base::make_error(base::Errc::unavailable, "the gateway closed the control socket");
+        return base::make_error(base::Errc::io, "the gateway closed the control socket");
     ControlReply reply;
     reply.exit_code = std::atoi(response.substr(0, nl).c_str());
     reply.output = response.substr(nl + 1);

@@ -68,7 +68,8 @@ base::Result<void> SpoolWriter::create_segment(uint64_t seq, uint64_t capacity_b
 }
 
 bool SpoolWriter::on_tick() {
-    if (!in_flight_ && (!pending_.empty() || !outcomes_.empty() || !removals_.empty()))
+    if (!in_flight_ && (!pending_.empty() || !outcomes_.empty() || !removals_.empty() ||
+                       !holds_.empty()))
         start_batch();
     return in_flight_ || !pending_.empty();
 }
@@ -96,8 +97,10 @@ void SpoolWriter::start_batch() {
     pending_.erase(pending_.begin(), pending_.begin() + long(take));
     for (const auto& r : outcomes_) batch_.add_outcome(r);
     for (const auto& r : removals_) batch_.add_removal(r);
+    for (const auto& r : holds_) batch_.add_hold(r);
     outcomes_.clear();
     removals_.clear();
+    holds_.clear();
     for (SpoolAppend* a : rejected) a->done(a, false);
     if (batch_.empty()) return;
 

@@ -56,6 +56,7 @@ public:
     // Journal records ride in the next batch; they are not acknowledged individually.
     void append_outcome(const queue::OutcomeRecord& r) { outcomes_.push_back(r); }
     void append_removal(const queue::RemovalRecord& r) { removals_.push_back(r); }
+    void append_hold(const queue::HoldRecord& r) { holds_.push_back(r); }
 
     // End-of-tick hook: starts a batch if there is work and none is in flight. Returns true
     // while a batch is in flight or work is pending (the shard waits for it before exiting).
@@ -96,6 +97,7 @@ private:
     std::vector<SpoolAppend*> pending_;
     std::vector<queue::OutcomeRecord> outcomes_;
     std::vector<queue::RemovalRecord> removals_;
+    std::vector<queue::HoldRecord> holds_;  // in command order: hold then release stays so
 
     // The batch in flight.
     queue::WriteBatch batch_;

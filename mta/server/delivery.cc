@@ -129,7 +129,7 @@ void Delivery::start() {
     deps_.index->for_each([&](const queue::QueuedMessage& m) { ids.push_back(m.queue_id); });
     std::sort(ids.begin(), ids.end());
     for (uint64_t id : ids)
-        if (const queue::QueuedMessage* m = deps_.index->find(id)) admit(*m);
+        if (const queue::QueuedMessage* m = deps_.index->find(id); m && !m->held) admit(*m);
     if (!ids.empty()) MTA_LOG_INFO("shard %u: %zu queued messages scheduled for delivery",
                                    deps_.shard->index(), ids.size());
 }
@@ -243,6 +243,23 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
     scheduler_.complete(t, results, decisions_);
     const queue::QueuedMessage* qm = deps_.index->find(t.queue_id);
     std::string id = queue::format_queue_id(t.queue_id);
+    if (decisions_.empty() && qm != nullptr && qm->held) {
+        // Put on hold while this transaction ran. What was delivered is journaled, so that
+        // `queue release` does not send it twice; anything else is tried again on release.
+        for (size_t i = 0; i < t.recipients.size() && i < results.size(); ++i) {
+            if (results[i] != queue::RecipientResult::delivered) continue;
+            uint32_t index = t.recipients[i];
+            const uint32_t attempts = qm->recipients[index].attempts + 1;
+            MTA_LOG_INFO("%s: to=<%s>, relay=%s, dsn=2.0.0, status=sent (%s) while on hold",
+                         id.c_str(), qm->recipients[index].address.c_str(), relay.c_str(),
+                         diagnostics[i].c_str());
+            ++stats_.delivered;
+            journal(t.queue_id, index, queue::Outcome::delivered, attempts, 0, diagnostics[i]);
+            qm = deps_.index->find(t.queue_id);
+            if (qm == nullptr) break;
+        }
+        return;
+    }
     double delay_s = qm ? double(base::realtime_us() - qm->arrival_us) / 1e6 : 0.0;
     const queue::DestinationKey* key = scheduler_.stats(t.destination).key;
     std::string connector = key ? key->next_hop.substr(0, key->next_hop.find('#')) : "?";
@@ -522,6 +539,113 @@ void Delivery::release(LoadedMessage* message) {
         cache_bytes_ -= message->content.size();
         cache_.erase(message->queue_id);
     }
+}
+
+// --- operator actions ---
+
+std::string Delivery::hold(uint64_t queue_id) {
+    const queue::QueuedMessage* m = deps_.index->find(queue_id);
+    if (m == nullptr) return "no such message in the queue";
+    if (m->held) return "already on hold";
+    deps_.spool->append_hold(queue::HoldRecord{queue_id, true});
+    deps_.index->set_held(queue_id, true);
+    scheduler_.cancel(queue_id);  // transactions in flight finish; see complete()
+    MTA_LOG_INFO("%s: on hold (by the operator)", queue::format_queue_id(queue_id).c_str());
+    return {};
+}
+
+std::string Delivery::release(uint64_t queue_id) {
+    const queue::QueuedMessage* m = deps_.index->find(queue_id);
+    if (m == nullptr) return "no such message in the queue";
+    if (!m->held) return "not on hold";
+    deps_.spool->append_hold(queue::HoldRecord{queue_id, false});
+    deps_.index->set_held(queue_id, false);
+    MTA_LOG_INFO("%s: released from hold (by the operator)",
+                 queue::format_queue_id(queue_id).c_str());
+    // Released mail is tried at once (the operator held it for a reason and now wants it
+    // gone); its attempt counts and queue lifetime carry on from before the hold.
+    queue::QueuedMessage due = *m;
+    for (auto& r : due.recipients) r.next_attempt_us = 0;
+    admit(due);
+    wake_destinations_of(queue_id);
+    return {};
+}
+
+std::string Delivery::remove(uint64_t queue_id) {
+    if (deps_.index->find(queue_id) == nullptr) return "no such message in the queue";
+    scheduler_.cancel(queue_id);
+    deps_.spool->append_removal(queue::RemovalRecord{queue_id, queue::RemovalReason::deleted});
+    deps_.index->remove(queue_id);
+    MTA_LOG_INFO("%s: removed (deleted by the operator)", queue::format_queue_id(queue_id).c_str());
+    message_final(queue_id);
+    return {};
+}
+
+std::string Delivery::bounce_now(uint64_t queue_id, const std::string& reason) {
+    const queue::QueuedMessage* m = deps_.index->find(queue_id);
+    if (m == nullptr) return "no such message in the queue";
+    scheduler_.cancel(queue_id);
+    std::string id = queue::format_queue_id(queue_id);
+    std::vector<queue::DsnRecipient> recipients;
+    for (uint32_t i = 0; i < m->recipients.size(); ++i) {
+        if (queue::is_final(m->recipients[i].state)) continue;
+        queue::DsnRecipient d;
+        d.index = i;
+        d.status = "5.0.0";
+        d.reason = reason;
+        d.last_attempt_us = base::realtime_us();
+        recipients.push_back(d);
+        MTA_LOG_INFO("%s: to=<%s>, relay=none, dsn=5.0.0, status=bounced (%s)", id.c_str(),
+                     m->recipients[i].address.c_str(), reason.c_str());
+        ++stats_.failed;
+    }
+    std::vector<uint32_t> indices;
+    for (const auto& d : recipients) indices.push_back(d.index);
+    // Read the message for the DSN before journaling: the last failure makes it final.
+    bounce_later(queue_id, std::move(recipients));
+    for (uint32_t index : indices) {
+        const queue::QueuedMessage* still = deps_.index->find(queue_id);
+        if (still == nullptr) break;
+        journal(queue_id, index, queue::Outcome::failed, still->recipients[index].attempts, 0,
+                "5.0.0 " + reason);
+    }
+    return {};
+}
+
+void Delivery::wake_destination(queue::DestinationId id) {
+    scheduler_.wake(id);
+    if (auto it = pools_.find(id); it != pools_.end()) it->second->forget_host_failures();
+}
+
+std::string Delivery::flush(uint64_t queue_id) {
+    const queue::QueuedMessage* m = deps_.index->find(queue_id);
+    if (m == nullptr) return "no such message in the queue";
+    if (m->held) return "on hold: release it to deliver it";
+    scheduler_.flush(queue_id);
+    wake_destinations_of(queue_id);
+    return {};
+}
+
+void Delivery::wake_destinations_of(uint64_t queue_id) {
+    const queue::QueuedMessage* m = deps_.index->find(queue_id);
+    if (m == nullptr) return;
+    for (uint32_t i = 0; i < m->recipients.size(); ++i) {
+        if (auto view = scheduler_.find_recipient(queue_id, i);
+            view && view->phase == queue::RecipientPhase::ready) {
+            wake_destination(view->destination);
+        }
+    }
+}
+
+std::string Delivery::connector_of(const queue::QueuedMessage& message, uint32_t index) {
+    if (auto view = scheduler_.find_recipient(message.queue_id, index)) {
+        const queue::DestinationKey* key = scheduler_.stats(view->destination).key;
+        if (key) return key->next_hop.substr(0, key->next_hop.find('#'));
+    }
+    const router::RouteTable& table = deps_.routes->refresh();
+    std::string_view domain = router::domain_of_address(message.recipients[index].address);
+    router::Route route = deps_.route_cache->lookup(table, domain, message.size_bytes);
+    return route.found() ? table.connector(route.connector).spec.name : std::string();
 }
 
 }  // namespace ringmta::server

@@ -91,6 +91,21 @@ public:
                      std::vector<uint64_t>* counts) const;
     const queue::Scheduler& scheduler() const { return scheduler_; }
 
+    // Operator actions (`ringmta queue ...`), on the shard thread. Each returns an empty string
+    // when done, else why not ("no such message", "not held", ...). Their journal records ride
+    // in the next group commit, a few milliseconds later; a crash in between forgets the action,
+    // never a message.
+    std::string hold(uint64_t queue_id);     // no attempts (nor expiry) until released
+    std::string release(uint64_t queue_id);  // back in the queue, every recipient due now
+    std::string remove(uint64_t queue_id);   // gone for good, no DSN (logged)
+    std::string bounce_now(uint64_t queue_id, const std::string& reason);  // fail all, DSN
+    // Deferred recipients become due now, and the destinations they wait for that are down
+    // (or hosts skipped after a failed connect) are tried at once.
+    std::string flush(uint64_t queue_id);
+    // The connector a recipient is queued for: its destination's, or (held, not scheduled) the
+    // one the current routes give; "" when none routes it.
+    std::string connector_of(const queue::QueuedMessage& message, uint32_t index);
+
     // --- used by DestinationPool ---
     const config::Config& config() const { return *config_; }
     engine::Shard& shard() { return *deps_.shard; }
@@ -122,6 +137,8 @@ private:
     void bounce(const LoadedMessage& message, std::vector<queue::DsnRecipient> recipients);
     void bounce_later(uint64_t queue_id, std::vector<queue::DsnRecipient> recipients);
     void on_notice(const queue::Notice& notice);
+    void wake_destination(queue::DestinationId id);
+    void wake_destinations_of(uint64_t queue_id);  // those its ready recipients wait for
     void cache_put(const engine::SpoolAppend& append);
     void evict_if_over_budget();
     static void on_read(engine::SpoolRead* read, int result);

@@ -8,6 +8,7 @@
 // reported down and waiting transactions are deferred.
 #pragma once
 
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <string>
@@ -35,6 +36,8 @@ public:
     size_t sessions() const { return sessions_.size(); }
     size_t idle_sessions() const;
     bool busy() const { return !waiting_.empty() || !running_.empty(); }
+    // The operator's flush: hosts skipped after a failed connect are tried again at once.
+    void forget_host_failures() { std::fill(host_down_until_ms_.begin(), host_down_until_ms_.end(), 0); }
 
     void on_session_idle(smtp::ClientSession& session) override;
     void on_transaction_done(smtp::ClientSession& session,

@@ -30,6 +30,7 @@
 #include "queue/posix_spool_io.hh"
 #include "queue/queue_id.hh"
 #include "queue/queue_index.hh"
+#include "queue/queue_inspect.hh"
 #include "queue/queue_listing.hh"
 #include "queue/recovery.hh"
 #include "queue/spool_snapshot.hh"
@@ -456,28 +457,83 @@ std::string Gateway::status_text() {
     return out;
 }
 
-admin::ControlReply Gateway::queue_list(const std::vector<std::string>& words) {
+// Runs `fn` on one shard's thread and waits for it.
+template <typename Fn>
+static void on_shard(ShardState& s, Fn fn) {
+    std::promise<void> done;
+    s.shard->post([&] {
+        fn(s);
+        done.set_value();
+    });
+    done.get_future().wait();
+}
+
+namespace {
+
+// `queue list|flush` filters: --state S, --domain D, --connector NAME.
+struct QueueFilter {
+    queue::ListFilter list;
+    std::string connector;
     bool json = false;
-    queue::ListFilter filter;
-    for (size_t i = 2; i < words.size(); ++i) {
-        if (words[i] == "--json") {
-            json = true;
-        } else if (words[i] == "--state" && i + 1 < words.size()) {
-            filter.state = queue::parse_recipient_state(words[++i]);
-            if (!filter.state) return {1, "unknown state \"" + words[i] + "\"\n"};
-        } else if (words[i] == "--domain" && i + 1 < words.size()) {
-            filter.domain = words[++i];
+    std::string error;
+};
+
+QueueFilter parse_queue_filter(const std::vector<std::string>& words, size_t first,
+                               bool states_allowed) {
+    QueueFilter f;
+    for (size_t i = first; i < words.size(); ++i) {
+        const std::string& w = words[i];
+        bool has_value = i + 1 < words.size();
+        if (w == "--json") {
+            f.json = true;
+        } else if (w == "--state" && has_value && states_allowed) {
+            f.list.state = queue::parse_recipient_state(words[++i]);
+            if (!f.list.state) {
+                f.error = "unknown state \"" + words[i] +
+                          "\" (pending, deferred, held, delivered or failed)";
+            }
+        } else if (w == "--domain" && has_value) {
+            f.list.domain = words[++i];
+        } else if (w == "--connector" && has_value) {
+            f.connector = words[++i];
         } else {
-            return {2, "unexpected argument \"" + words[i] + "\"\n"};
+            f.error = "unexpected argument \"" + w + "\"";
         }
+        if (!f.error.empty()) break;
     }
+    return f;
+}
+
+// Whether some open recipient of `m` goes through `connector`.
+bool uses_connector(Delivery& delivery, const queue::QueuedMessage& m, const std::string& connector) {
+    for (uint32_t i = 0; i < m.recipients.size(); ++i) {
+        if (!queue::is_final(m.recipients[i].state) && delivery.connector_of(m, i) == connector)
+            return true;
+    }
+    return false;
+}
+
+admin::ControlReply refused(int code, const std::string& why) { return {code, why + "\n"}; }
+
+}  // namespace
+
+admin::ControlReply Gateway::queue_list(const std::vector<std::string>& words) {
+    QueueFilter filter = parse_queue_filter(words, 2, true);
+    if (!filter.error.empty()) return refused(2, filter.error);
     std::vector<queue::QueuedMessage> copies;
     std::mutex m;
+    // The state filter applies to the state as listed: pending recipients that wait for a
+    // destination that is down show (and filter) as deferred.
+    queue::ListFilter by_domain{std::nullopt, filter.list.domain};
+    queue::ListFilter by_state{filter.list.state, ""};
     on_every_shard(shards_, [&](ShardState& s) {
         std::vector<queue::QueuedMessage> mine;
-        for (const queue::QueuedMessage* q : s.queue->select(filter)) {
+        for (const queue::QueuedMessage* q : s.queue->select(by_domain)) {
+            if (!filter.connector.empty() && !uses_connector(*s.delivery, *q, filter.connector))
+                continue;
             mine.push_back(*q);
             s.delivery->describe_held(mine.back());
+            if (!queue::matches(mine.back(), by_state)) mine.pop_back();
         }
         std::lock_guard lock(m);
         for (auto& q : mine) copies.push_back(std::move(q));
@@ -486,8 +542,134 @@ admin::ControlReply Gateway::queue_list(const std::vector<std::string>& words) {
         return a.arrival_us != b.arrival_us ? a.arrival_us < b.arrival_us : a.queue_id < b.queue_id;
     });
     std::vector<const queue::QueuedMessage*> view;
+    view.reserve(copies.size());
     for (const auto& q : copies) view.push_back(&q);
-    return {0, json ? queue::format_listing_json(view) : queue::format_listing_text(view)};
+    return {0, filter.json ? queue::format_listing_json(view) : queue::format_listing_text(view)};
+}
+
+admin::ControlReply Gateway::queue_summary(const std::vector<std::string>& words) {
+    QueueFilter filter = parse_queue_filter(words, 2, false);
+    if (!filter.error.empty()) return refused(2, filter.error);
+    queue::QueueSummary summary;
+    std::mutex m;
+    uint64_t now_us = base::realtime_us();
+    on_every_shard(shards_, [&](ShardState& s) {
+        queue::QueueSummary mine;
+        std::vector<std::string> connectors;
+        queue::QueuedMessage shown;
+        s.queue->for_each([&](const queue::QueuedMessage& q) {
+            if (!queue::matches(q, filter.list)) return;
+            shown = q;
+            s.delivery->describe_held(shown);
+            connectors.clear();
+            for (uint32_t i = 0; i < q.recipients.size(); ++i)
+                connectors.push_back(queue::is_final(q.recipients[i].state)
+                                         ? std::string() : s.delivery->connector_of(q, i));
+            if (!filter.connector.empty() &&
+                std::find(connectors.begin(), connectors.end(), filter.connector) == connectors.end())
+                return;
+            mine.add_message(shown, connectors, now_us);
+        });
+        std::lock_guard lock(m);
+        summary.merge(mine);
+    });
+    return {0, filter.json ? summary.format_json() : summary.format_text()};
+}
+
+admin::ControlReply Gateway::queue_show(uint64_t queue_id, bool json) {
+    std::string id = queue::format_queue_id(queue_id);
+    uint32_t shard = queue::queue_id_shard(queue_id);
+    if (shard >= shards_.size()) return refused(1, id + ": no such message in the queue");
+    queue::MessageDetail detail;
+    bool found = false;
+    on_shard(*shards_[shard], [&](ShardState& s) {
+        const queue::QueuedMessage* q = s.queue->find(queue_id);
+        if (q == nullptr) return;
+        found = true;
+        detail.entry = *q;
+        s.delivery->describe_held(detail.entry);
+        for (uint32_t i = 0; i < q->recipients.size(); ++i)
+            detail.connectors.push_back(s.delivery->connector_of(*q, i));
+    });
+    if (!found) return refused(1, id + ": no such message in the queue");
+    // The record is read here, on the control thread: segments are append-only and a record
+    // never changes once written, so no shard is held up by the disk read.
+    queue::PosixSpoolIo io;
+    queue::load_message_record(io, shards_[shard]->dir, detail);
+    return {0, json ? queue::format_show_json(detail) : queue::format_show_text(detail)};
+}
+
+admin::ControlReply Gateway::queue_flush(const std::vector<std::string>& words) {
+    QueueFilter filter = parse_queue_filter(words, 2, false);
+    if (!filter.error.empty()) return refused(2, filter.error);
+    std::atomic<uint64_t> flushed{0};
+    on_every_shard(shards_, [&](ShardState& s) {
+        std::vector<uint64_t> ids;
+        s.queue->for_each([&](const queue::QueuedMessage& q) {
+            if (q.held || !queue::matches(q, filter.list)) return;
+            if (!filter.connector.empty() && !uses_connector(*s.delivery, q, filter.connector))
+                return;
+            ids.push_back(q.queue_id);
+        });
+        for (uint64_t id : ids)
+            if (s.delivery->flush(id).empty()) ++flushed;
+    });
+    MTA_LOG_INFO("control: flush: %llu messages due now",
+                 static_cast<unsigned long long>(flushed.load()));
+    return {0, "flushed " + std::to_string(flushed.load()) + " messages\n"};
+}
+
+// hold, release, delete, bounce and flush of one message, on the shard that owns it.
+admin::ControlReply Gateway::queue_action(const std::string& verb, uint64_t queue_id) {
+    std::string id = queue::format_queue_id(queue_id);
+    uint32_t shard = queue::queue_id_shard(queue_id);
+    if (shard >= shards_.size()) return refused(1, id + ": no such message in the queue");
+    std::string error;
+    on_shard(*shards_[shard], [&](ShardState& s) {
+        Delivery& d = *s.delivery;
+        if (verb == "hold") error = d.hold(queue_id);
+        else if (verb == "release") error = d.release(queue_id);
+        else if (verb == "delete") error = d.remove(queue_id);
+        else if (verb == "bounce") error = d.bounce_now(queue_id, "returned to the sender by the postmaster");
+        else error = d.flush(queue_id);
+    });
+    if (!error.empty()) return refused(1, id + ": " + error);
+    const char* done = verb == "hold"      ? "placed on hold"
+                       : verb == "release" ? "released from hold"
+                       : verb == "delete"  ? "deleted"
+                       : verb == "bounce"  ? "returned to the sender"
+                                           : "due for delivery now";
+    return {0, id + ": " + done + "\n"};
+}
+
+admin::ControlReply Gateway::queue_command(const std::vector<std::string>& words) {
+    if (words.size() < 2) return refused(2, "queue needs a subcommand");
+    const std::string& verb = words[1];
+    if (verb == "list") return queue_list(words);
+    if (verb == "summary") return queue_summary(words);
+    if (verb == "flush" && (words.size() == 2 || words[2].rfind("--", 0) == 0))
+        return queue_flush(words);
+    if (verb != "show" && verb != "flush" && verb != "hold" && verb != "release" &&
+        verb != "delete" && verb != "bounce")
+        return refused(2, "unknown queue subcommand \"" + verb + "\"");
+    bool json = false;
+    std::optional<uint64_t> id;
+    for (size_t i = 2; i < words.size(); ++i) {
+        if (words[i] == "--json" && verb == "show") {
+            json = true;
+        } else if (!id) {
+            id = queue::parse_queue_id(words[i]);
+            if (!id) return refused(1, "\"" + words[i] + "\" is not a queue id (16 hex digits)");
+        } else {
+            return refused(2, "unexpected argument \"" + words[i] + "\"");
+        }
+    }
+    if (!id) return refused(2, "queue " + verb + " needs a queue ID");
+    if (verb == "show") return queue_show(*id, json);
+    admin::ControlReply reply = queue_action(verb, *id);
+    if (reply.exit_code == 0)
+        MTA_LOG_INFO("control: queue %s %s", verb.c_str(), queue::format_queue_id(*id).c_str());
+    return reply;
 }
 
 admin::ControlReply Gateway::control(const std::vector<std::string>& words) {
@@ -497,7 +679,7 @@ admin::ControlReply Gateway::control(const std::vector<std::string>& words) {
         MTA_LOG_INFO("control: %s", result.c_str());
         return {result.rfind("reload refused", 0) == 0 ? 1 : 0, result + "\n"};
     }
-    if (words[0] == "queue" && words.size() >= 2 && words[1] == "list") return queue_list(words);
+    if (words[0] == "queue") return queue_command(words);
     return {2, "unknown request \"" + words[0] + "\"\n"};
 }
 

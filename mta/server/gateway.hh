@@ -44,7 +44,12 @@ private:
     std::string status_text();
     admin::MetricsSnapshot metrics_snapshot();
     admin::Readiness readiness();
+    admin::ControlReply queue_command(const std::vector<std::string>& words);
     admin::ControlReply queue_list(const std::vector<std::string>& words);
+    admin::ControlReply queue_summary(const std::vector<std::string>& words);
+    admin::ControlReply queue_show(uint64_t queue_id, bool json);
+    admin::ControlReply queue_flush(const std::vector<std::string>& words);
+    admin::ControlReply queue_action(const std::string& verb, uint64_t queue_id);
 
     std::shared_ptr<const config::Config> config_;
     std::string config_path_;

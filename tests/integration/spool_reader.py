@@ -70,7 +70,7 @@ VERSION = 1
 HEADER_SIZE = 16
 ALIGNMENT = 8
 PAYLOAD_MAX = 1 << 30
-TYPE_MESSAGE, TYPE_OUTCOME, TYPE_REMOVAL = 1, 2, 3
+TYPE_MESSAGE, TYPE_OUTCOME, TYPE_REMOVAL, TYPE_HOLD = 1, 2, 3, 4
 _HEADER = struct.Struct("<HBBIII")
 _ZERO_HEADER = bytes(HEADER_SIZE)
 
@@ -92,7 +92,7 @@ def read_frame(buf, pos):
     if header == _ZERO_HEADER:
         return "end", 0, 0, None
     magic, rtype, version, size, record_crc, header_crc = _HEADER.unpack(header)
-    if (magic != MAGIC or version != VERSION or rtype not in (1, 2, 3) or size > PAYLOAD_MAX
+    if (magic != MAGIC or version != VERSION or rtype not in (1, 2, 3, 4) or size > PAYLOAD_MAX
             or crc32c(header[:12]) != header_crc):
         return "bad_header", rtype, 0, None
     rsize = record_size_for(size)
@@ -206,6 +206,16 @@ def decode_removal(payload):
     return format_queue_id(queue_id), reason
 
 
+def decode_hold(payload):
+    """(queue id hex, held) of a hold record: u64 id, u8 1 hold / 0 release, u8[7] zero."""
+    if len(payload) != 16:
+        raise ValueError("hold payload of %d bytes" % len(payload))
+    queue_id, held = struct.unpack("<QB", payload[:9])
+    if held not in (0, 1) or payload[9:] != bytes(7):
+        raise ValueError("hold flag %d" % held)
+    return format_queue_id(queue_id), bool(held)
+
+
 def decode_outcome_queue_id(payload):
     if len(payload) < 32:
         raise ValueError("outcome payload of %d bytes" % len(payload))
@@ -224,6 +234,7 @@ class SpoolScan:
         self.messages = {}       # queue id hex -> (envelope dict, content bytes)
         self.locations = {}      # queue id hex -> (segment path, offset)
         self.removed = {}        # queue id hex -> removal reason
+        self.held = {}           # queue id hex -> held (the last hold record wins)
         self.outcome_ids = []    # queue ids named by outcome records
         self.damage = []         # (segment path, offset, status, detail)
         self.segments = []       # segment paths in the order read
@@ -300,6 +311,9 @@ def _apply_record(scan, path, pos, rtype, payload):
             scan.removed[qid] = reason
         elif rtype == TYPE_OUTCOME:
             scan.outcome_ids.append(decode_outcome_queue_id(payload))
+        elif rtype == TYPE_HOLD:
+            qid, held = decode_hold(payload)
+            scan.held[qid] = held
     except ValueError as e:
         scan.damage.append((path, pos, "undecodable record of type %d" % rtype, str(e)))
     return None

@@ -98,6 +98,13 @@ def test_queue_list_offline_matches_online(gateway):
     gateway.stop()
     offline = gateway.queue_list()
     assert {m["id"] for m in offline} == set(ids)
+    # A recipient that waits for a destination that is down is listed as deferred by the
+    # running gateway (it knows the destination's state); on disk it is still pending.
+    suspended = "delivery temporarily suspended: the destination is not reachable"
+    for m in online:
+        for r in m["recipients"]:
+            if r["diagnostic"] == suspended:
+                r.update(state="pending", next_attempt=None, diagnostic="")
     assert sorted(offline, key=lambda m: m["id"]) == sorted(online, key=lambda m: m["id"]), \
         "offline listing differs from online:\n%s\n%s" % (online, offline)
 

@@ -59,6 +59,28 @@ TEST(JournalRecord, RemovalRoundTrip) {
     }
 }
 
+TEST(JournalRecord, HoldRoundTrip) {
+    for (bool held : {true, false}) {
+        HoldRecord want{0xABCDEF0102, held};
+        std::vector<uint8_t> bytes(hold_record_size);
+        EXPECT_EQ(encode_hold(want, bytes), hold_record_size);
+        Frame f = read_frame(bytes);
+        ASSERT_EQ(f.status, FrameStatus::ok);
+        EXPECT_EQ(f.type, RecordType::hold);
+        auto got = decode_hold(f.payload);
+        ASSERT_TRUE(got.has_value());
+        EXPECT_EQ(*got, want) << "held " << held;
+        // The payload bytes are the documented layout: id, then the flag, then zeros.
+        std::vector<uint8_t> want_payload = {0x02, 0x01, 0xEF, 0xCD, 0xAB, 0, 0, 0,
+                                             uint8_t(held ? 1 : 0), 0, 0, 0, 0, 0, 0, 0};
+        EXPECT_EQ(std::vector<uint8_t>(f.payload.begin(), f.payload.end()), want_payload);
+    }
+    std::vector<uint8_t> bad(16, 0);
+    bad[8] = 2;
+    EXPECT_FALSE(decode_hold(bad).has_value()) << "hold flag 2 accepted";
+    EXPECT_FALSE(decode_hold(std::span(bad).first(15)).has_value()) << "short payload accepted";
+}
+
 TEST(JournalRecord, DecoderRejectsBadValues) {
     std::vector<uint8_t> bytes = encoded_outcome({1, 0, Outcome::delivered, 1, 0, "ok"});
     auto frame_payload = read_frame(bytes).payload;

@@ -273,6 +273,52 @@ TEST(Recovery, OrphanJournalRecordsAreCountedNotFatal) {
     EXPECT_EQ(ids_in(r.index), (Ids{1}));
 }
 
+// `queue hold` and `queue release` survive a restart; the last record wins, and a salvage of
+// a damaged segment keeps a message held.
+TEST(Recovery, HoldRecordsReplayInOrder) {
+    SpoolFixture s;
+    ASSERT_TRUE(s.commit({1, 2, 3}));
+    WriteBatch batch;
+    batch.add_hold({1, true});
+    batch.add_hold({2, true});
+    batch.add_hold({2, false});
+    batch.add_hold({99, true});  // a message no longer on disk
+    ASSERT_TRUE(s.writer.commit(batch).has_value());
+    RecoveryReport r = s.recover();
+    EXPECT_TRUE(r.problems.empty()) << r.problems.front();
+    EXPECT_TRUE(r.index.find(1)->held);
+    EXPECT_FALSE(r.index.find(2)->held);
+    EXPECT_FALSE(r.index.find(3)->held);
+    EXPECT_EQ(r.orphan_journal_records, 1u);
+    const QueuedMessage& m1 = *r.index.find(1);
+    EXPECT_EQ(shown_state(m1, m1.recipients[0]), RecipientState::held);
+    ListFilter held;
+    held.state = RecipientState::held;
+    std::vector<uint64_t> selected;
+    for (const QueuedMessage* m : r.index.select(held)) selected.push_back(m->queue_id);
+    EXPECT_EQ(selected, (std::vector<uint64_t>{1}));
+}
+
+TEST(Recovery, SalvageKeepsAMessageHeld) {
+    SpoolFixture s;
+    ASSERT_TRUE(s.commit({1}));
+    uint64_t at = s.planner.append_offset();
+    ASSERT_TRUE(s.commit({2}));
+    WriteBatch batch;
+    batch.add_hold({1, true});
+    ASSERT_TRUE(s.writer.commit(batch).has_value());
+    ASSERT_TRUE(s.commit({3}));
+    s.io.contents(s.seg(1))[at + 40] ^= 1;  // message 2 damaged: segment 1 is salvaged
+    RecoveryReport r = s.recover();
+    ASSERT_EQ(r.damaged_segments, Ids{1});
+    ASSERT_NE(r.index.find(1), nullptr);
+    EXPECT_TRUE(r.index.find(1)->held);
+    RecoveryReport again = s.recover();  // now read from the salvage segment alone
+    EXPECT_TRUE(again.problems.empty()) << again.problems.front();
+    EXPECT_TRUE(again.index.find(1)->held) << "salvage dropped the hold";
+    EXPECT_FALSE(again.index.find(3)->held);
+}
+
 TEST(Recovery, IndexCapacityIsRaisedForWhatIsOnDisk) {
     SpoolFixture s;
     ASSERT_TRUE(s.commit({1, 2, 3, 4, 5}));

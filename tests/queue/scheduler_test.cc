@@ -239,6 +239,35 @@ TEST(Scheduler, DelayWarningOncePerMessage) {
     }
 }
 
+// The operator's flush of a down destination: its probe goes at once, not at the window's end,
+// and a failing probe still opens the next (doubled) window as usual.
+TEST(Scheduler, WakeEndsTheDownWindowNow) {
+    Harness h;
+    DestinationId a = h.dest("a", 4);
+    DestinationId b = h.dest("b", 4);
+    h.submit(1, {a});
+    h.submit(2, {b});
+    h.scheduler->report_connect_failure(a);
+    h.scheduler->report_connect_failure(b);
+    h.advance_s(10);
+    EXPECT_FALSE(h.scheduler->next()) << "both inside their window";
+    h.scheduler->wake(a);
+    auto probe = h.scheduler->next();
+    ASSERT_TRUE(probe);
+    EXPECT_EQ(probe->destination, a);
+    EXPECT_TRUE(probe->probe);
+    EXPECT_FALSE(h.scheduler->next()) << "b was not woken";
+    h.scheduler->report_connect_failure(a);
+    h.complete(*probe, RecipientResult::deferred);
+    EXPECT_EQ(h.scheduler->stats(a).down_until_ms, h.clock.now_ms() + 120'000);
+    h.scheduler->wake(b);
+    h.scheduler->wake(b);  // twice is once
+    auto probe_b = h.scheduler->next();
+    ASSERT_TRUE(probe_b);
+    EXPECT_EQ(probe_b->destination, b);
+    EXPECT_FALSE(h.scheduler->next());
+}
+
 TEST(Scheduler, DownHostHoldsThenProbesOnceThenReleasesGradually) {
     Harness h;
     DestinationId a = h.dest("a", 4);
