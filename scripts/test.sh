@@ -7,6 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+SECONDS=0
 scripts/install-deps.sh
 
 log_dir=${RINGMTA_TEST_LOGS:-/tmp/ringmta-test-logs}
@@ -53,7 +54,7 @@ run_unit() {  # run_unit DIR LABEL
   done
 }
 
-echo "== release build (-Werror)"
+echo "== release build (-Werror) [${SECONDS}s]"
 if build build-ci no -Dbuildtype=release -Dwerror=true; then
   run_unit build-ci release
   # Micro-benchmarks double as tiny tests so they never rot.
@@ -69,7 +70,7 @@ else
   failed=$((failed + 1)); failures+=("release build")
 fi
 
-echo "== sanitizer build (address, undefined)"
+echo "== sanitizer build (address, undefined) [${SECONDS}s]"
 # -O1 without full debug info: sanitizer reports still name functions, and the build is far
 # quicker than debugoptimized.
 if build build-asan yes -Doptimization=1 -Ddebug=false -Db_sanitize=address,undefined -Db_lundef=false \
@@ -79,7 +80,7 @@ else
   failed=$((failed + 1)); failures+=("sanitizer build")
 fi
 
-echo "== integration tests (real peers on loopback)"
+echo "== integration tests (real peers on loopback) [${SECONDS}s]"
 if [ -x build-ci/mta/ringmta ]; then
   RINGMTA_BIN="$root/build-ci/mta/ringmta" RINGMTA_BENCH_BIN="$root/build-ci/bench/ringmta-bench" \
     /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration \
@@ -95,6 +96,7 @@ else
   failed=$((failed + 1)); failures+=("integration (no binary)")
 fi
 
+echo "== done [${SECONDS}s]"
 [ ${#failures[@]} -eq 0 ] || echo "failing: ${failures[*]} (logs in $log_dir)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
