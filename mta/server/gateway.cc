@@ -366,6 +366,27 @@ std::string Gateway::reload() {
         for (const auto& e : built.errors) why += "\n  " + config_path_ + ": " + e;
         return "reload refused, the running configuration stays:" + why;
     }
+    // Certificates and keys are read again, so a renewed certificate takes effect without a
+    // restart (a listener's TLS may also be switched on or off). Everything is loaded before
+    // anything changes: a bad file refuses the whole reload.
+    const auto& listeners = loaded.config.listeners;
+    bool same_listeners = listeners.size() == config_->listeners.size();
+    for (size_t i = 0; same_listeners && i < listeners.size(); ++i)
+        same_listeners = listeners[i].address.text == config_->listeners[i].address.text;
+    std::vector<std::vector<std::unique_ptr<tls::TlsContext>>> tls(shards_.size());
+    for (size_t shard = 0; same_listeners && shard < shards_.size(); ++shard) {
+        for (size_t i = 0; i < listeners.size(); ++i) {
+            if (listeners[i].tls_cert_file.empty()) {
+                tls[shard].push_back(nullptr);
+                continue;
+            }
+            auto ctx = std::make_unique<tls::TlsContext>();
+            if (auto r = ctx->init_server(listeners[i].tls_cert_file, listeners[i].tls_key_file); !r)
+                return "reload refused, the running configuration stays:\n  " + config_path_ +
+                       ": listeners[" + std::to_string(i) + "].tls: " + r.error().message;
+            tls[shard].push_back(std::move(ctx));
+        }
+    }
     auto next = std::make_shared<const config::Config>(std::move(loaded.config));
     shared_->admission.set_limits(next->limits.connections_max, next->limits.connections_per_ip_max);
     shared_->memory.set_max(next->limits.memory_max);
@@ -373,11 +394,19 @@ std::string Gateway::reload() {
     on_every_shard(shards_, [&](ShardState& s) {
         s.context.config = next;
         s.delivery->set_config(next);
+        if (!same_listeners) return;
+        // New STARTTLS sessions take the new context; a session already under TLS holds a
+        // reference to its own SSL_CTX (OpenSSL counts them), so the old one may go now.
+        s.tls = std::move(tls[s.index]);
+        for (size_t i = 0; i < s.tls.size(); ++i) s.context.listener_tls[i] = s.tls[i].get();
     });
     shared_->routes.reclaim();
     config_ = next;
-    return "configuration reloaded (route table generation " +
-           std::to_string(shared_->routes.generation()) + ")";
+    std::string done = "configuration reloaded (route table generation " +
+                       std::to_string(shared_->routes.generation()) + ")";
+    if (!same_listeners)
+        done += "; listeners changed: they (and their TLS) stay as they are until a restart";
+    return done;
 }
 
 admin::Readiness Gateway::readiness() {

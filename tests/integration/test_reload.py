@@ -1,8 +1,13 @@
 # Reload (SIGHUP and `ringmta reload`): a changed route is followed by the next message while
 # the gateway keeps running and keeps its connections; an invalid config is refused and the
-# running one stays. Delivery goes to two `ringmta-bench sink` instances that store messages.
+# running one stays; a renewed TLS certificate is served to new sessions after a reload.
+# Delivery goes to two `ringmta-bench sink` instances that store messages.
+import json
 import os
+import re
+import shutil
 import signal
+import ssl
 import subprocess
 import time
 
@@ -103,6 +108,41 @@ def test_reload_changes_route_for_next_message(gateway_factory, sinks, how):
         held.expect("NOOP", "250 2.0.0")
 
 
+def test_reload_under_load_loses_nothing(gateway_factory, sinks):
+    """Reloads that flip the route back and forth while a load generator sends: every message
+    is accepted, every accepted message is delivered exactly once, to one of the two routes."""
+    a, b = sinks
+    gw = gateway_factory(routes_to(a.port))
+    load = subprocess.Popen(
+        [bench_bin(), "source", "--to", "127.0.0.1:%d" % gw.port, "--duration", "3",
+         "--sessions", "4", "--rate", "400", "--size", "2000", "--json", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reloads = 0
+    time.sleep(0.5)
+    while load.poll() is None and reloads < 8:
+        gw.rewrite_config(routes_to((b if reloads % 2 == 0 else a).port))
+        p = gw.cli("reload")
+        assert p.returncode == 0, p.stderr.decode()
+        reloads += 1
+        time.sleep(0.25)
+    out, err = load.communicate(timeout=60)
+    assert load.returncode == 0, err
+    report = json.loads(out)
+    assert reloads >= 4, "the load ended before the reloads (%d)" % reloads
+    assert report["messages_failed"] == 0 and report["messages_accepted"] > 100, report
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and \
+            len(a.messages()) + len(b.messages()) < report["messages_accepted"]:
+        time.sleep(0.2)
+    delivered = a.messages() + b.messages()
+    assert len(delivered) == report["messages_accepted"], (len(delivered), report)
+    # The load generator gives every message its own Message-ID: none twice, none missing.
+    message_ids = [re.search(rb"^Message-ID:\s*(\S+)", m, re.M | re.I).group(1) for m in delivered]
+    assert len(set(message_ids)) == len(delivered), "a message was delivered twice"
+    assert a.messages() and b.messages(), "both routes were used"
+    assert gw.queue_list() == []
+
+
 def test_invalid_reload_is_refused_and_old_config_stays(gateway_factory, sinks):
     a, _ = sinks
     gw = gateway_factory(routes_to(a.port))
@@ -126,3 +166,56 @@ def test_status_and_unreachable_instance(gateway_factory):
     p = gw.cli("status")
     assert p.returncode == 3, "exit code for an unreachable instance"
     assert b"cannot reach the running gateway" in p.stderr
+
+
+def make_cert(directory, name, common_name):
+    """A self-signed certificate and key at directory/name.{crt,key}; returns their paths."""
+    cert, key = os.path.join(directory, name + ".crt"), os.path.join(directory, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=" + common_name],
+                   check=True, capture_output=True, timeout=30)
+    return cert, key
+
+
+def served_common_name(gw):
+    """The CN of the certificate a new STARTTLS session is shown."""
+    with gw.client() as c:
+        c.greet()
+        c.starttls()
+        der = c.sock.getpeercert(binary_form=True)
+        c.expect("EHLO again.test.example", "250 ")
+    pem = ssl.DER_cert_to_PEM_cert(der)
+    out = subprocess.run(["openssl", "x509", "-noout", "-subject"], input=pem.encode(),
+                         capture_output=True, check=True).stdout.decode()
+    return out.strip().split("CN = ")[-1].split("CN=")[-1]
+
+
+def test_reload_picks_up_renewed_certificate(gateway_factory, workdir):
+    old_cert, old_key = make_cert(workdir, "old", "old.gw.test.example")
+    new_cert, new_key = make_cert(workdir, "new", "new.gw.test.example")
+    live_cert, live_key = os.path.join(workdir, "live.crt"), os.path.join(workdir, "live.key")
+    shutil.copy(old_cert, live_cert)
+    shutil.copy(old_key, live_key)
+    gw = gateway_factory(tls=(live_cert, live_key))
+    assert served_common_name(gw) == "old.gw.test.example"
+    with gw.client() as before:
+        before.greet()
+        before.starttls()
+        before.expect("EHLO before.test.example", "250 ")
+        # Renewal: new files in place, then reload. A session already under TLS keeps going.
+        shutil.copy(new_cert, live_cert)
+        shutil.copy(new_key, live_key)
+        p = gw.cli("reload")
+        assert p.returncode == 0, p.stderr.decode()
+        assert served_common_name(gw) == "new.gw.test.example"
+        before.expect("NOOP", "250 2.0.0")
+        before.expect("MAIL FROM:<a@example.org>", "250 ")
+        # A key that does not match its certificate refuses the reload; the served one stays.
+        shutil.copy(old_key, live_key)
+        p = gw.cli("reload")
+        assert p.returncode == 1
+        err = p.stdout.decode() + p.stderr.decode()
+        assert "reload refused" in err and "listeners[0].tls" in err, err
+        assert served_common_name(gw) == "new.gw.test.example"
+        before.expect("RSET", "250 ")
