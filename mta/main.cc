@@ -1,6 +1,5 @@
 // The ringmta command line (INTERFACE.md): serve, check-config, route, queue, reload, status.
 // Exit codes: 0 ok, 1 bad input or config, 2 usage, 3 cannot reach the running instance.
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,7 +29,9 @@ using namespace ringmta;
 constexpr int kExitOk = 0, kExitBadInput = 1, kExitUsage = 2, kExitUnreachable = 3;
 
 const char* const kUsage = R"(usage:
-  ringmta [serve] [-c FILE] [--threads N]      run the gateway (foreground; logs to stderr)
+  ringmta [serve] [-c FILE] [--threads N] [--log-format text|json]
+                                               run the gateway (foreground; logs to stderr or
+                                               log.file; --log-format overrides log.format)
   ringmta check-config [-c FILE]               validate; exit 0, or 1 with one line per error
   ringmta route ADDRESS [--size BYTES] [--json] [-c FILE]
                                                which connector and next hops, and why
@@ -48,6 +49,7 @@ struct Args {
     std::string command = "serve";
     std::string config_path;
     unsigned threads = 0;
+    std::string log_format;  // empty: the config's log.format
     bool json = false;
     uint64_t size = 0;
     std::vector<std::string> positional;  // after the command
@@ -99,26 +101,28 @@ int cmd_serve(const Args& args) {
     config::Config c;
     std::vector<std::string> warnings;
     if (!load(args.config_path, &c, &warnings)) return kExitBadInput;
-    for (const auto& w : warnings) MTA_LOG_WARN("%s", w.c_str());
-    int log_fd = 2;
+    const std::string& format = args.log_format.empty() ? c.log.format : args.log_format;
+    base::log_configure(2, format == "json" ? base::LogFormat::json : base::LogFormat::text,
+                        base::LogLevel::info);
+    base::log_set_burst_max(c.log.burst_max);
     if (!c.log.file.empty()) {
-        log_fd = ::open(c.log.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-        if (log_fd < 0) {
-            std::fprintf(stderr, "%s: log.file: cannot open %s: %s\n", c.source.c_str(),
-                         c.log.file.c_str(), std::strerror(errno));
+        if (auto r = base::log_open_file(c.log.file); !r) {
+            std::fprintf(stderr, "%s: log.file: %s\n", c.source.c_str(), r.error().message.c_str());
             return kExitBadInput;
         }
     }
-    base::log_configure(log_fd, c.log.format == "json" ? base::LogFormat::json : base::LogFormat::text,
-                        base::LogLevel::info);
+    for (const auto& w : warnings) MTA_LOG_WARN("%s", w.c_str());
     server::block_signals();
     server::Gateway gateway(std::make_shared<const config::Config>(std::move(c)), args.config_path,
                             args.threads);
     if (auto r = gateway.start(); !r) {
+        base::log_report_suppressed(true);
         std::fprintf(stderr, "ringmta: %s\n", r.error().message.c_str());
         return kExitBadInput;
     }
-    return gateway.wait();
+    int rc = gateway.wait();
+    base::log_report_suppressed(true);  // counts still waiting for their window to pass
+    return rc;
 }
 
 int cmd_check_config(const Args& args) {
@@ -277,6 +281,11 @@ int main(int argc, char** argv) {
             if (!v || !parse_uint(v, &n) || n == 0 || n > 256)
                 return usage_error("--threads needs a number from 1 to 256");
             args.threads = unsigned(n);
+        } else if (a == "--log-format") {
+            const char* v = value("--log-format");
+            if (!v || (std::strcmp(v, "text") != 0 && std::strcmp(v, "json") != 0))
+                return usage_error("--log-format needs text or json");
+            args.log_format = v;
         } else if (a == "--json") {
             args.json = true;
         } else if (a == "--size") {

@@ -372,11 +372,12 @@ void read_root(Reader& r, object root, Config* c) {
             r.fail(p + ".address", why);
     });
     r.section(root, "log", [&](object o, const std::string& p) {
-        r.check_keys(o, p, {"format", "file"});
+        r.check_keys(o, p, {"format", "file", "burst_max"});
         r.string_field(o, p, "format", &c->log.format);
         if (c->log.format != "text" && c->log.format != "json")
             r.fail(p + ".format", "expected \"text\" or \"json\", got \"" + c->log.format + "\"");
         r.string_field(o, p, "file", &c->log.file);
+        r.uint_field(o, p, "burst_max", &c->log.burst_max, 0, 1000000);
     });
 }
 

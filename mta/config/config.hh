@@ -91,6 +91,9 @@ struct MetricsConfig {
 struct LogConfig {
     std::string format = "text";  // text | json
     std::string file;             // empty: stderr
+    // Lines a second each warning/error call site may write before the rest are counted and
+    // reported as "N similar messages suppressed"; 0: no limit. Info lines are never limited.
+    uint32_t burst_max = 100;
 };
 
 struct Config {

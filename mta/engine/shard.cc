@@ -272,6 +272,8 @@ void Shard::run() {
             for (Connection* c : live)
                 if (!c->finished() && c->handler()) c->handler()->on_tick(now_ms_);
             for (auto& hook : second_hooks_) hook(now_ms_);
+            // A burst that stopped still has its suppressed count reported within a second.
+            base::log_report_suppressed();
         }
         reap_finished();
         if (stopping_) {

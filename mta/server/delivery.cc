@@ -60,6 +60,8 @@ struct Delivery::Loading {
 struct Delivery::BounceWrite {
     queue::DsnMessage dsn;
     engine::SpoolAppend append;
+    uint64_t original_queue_id = 0;
+    bool delay_warning = false;  // a delay notice (RFC 3464 action "delayed"), not a bounce
 };
 
 Delivery::Delivery(Deps deps, std::shared_ptr<const config::Config> config)
@@ -190,9 +192,11 @@ void Delivery::admit(const queue::QueuedMessage& m) {
             // Exchange answers an unroutable recipient with 5.4.4; it can never succeed as
             // configured, so it fails now rather than after the queue lifetime.
             std::string text = "no route to <" + r.address + ">: " + why;
+            // Logged before the journal entry, whose "removed" line must come last.
+            MTA_LOG_EVENT(queue::format_queue_id(m.queue_id), "bounced",
+                          "to=<%s>, relay=none, dsn=5.4.4, status=bounced (%s)", r.address.c_str(),
+                          text.c_str());
             journal(m.queue_id, i, queue::Outcome::failed, r.attempts, 0, "5.4.4 " + text);
-            MTA_LOG_INFO("%s: to=<%s>, relay=none, dsn=5.4.4, status=bounced (%s)",
-                         queue::format_queue_id(m.queue_id).c_str(), r.address.c_str(), text.c_str());
             queue::DsnRecipient d;
             d.index = i;
             d.status = "5.4.4";
@@ -213,8 +217,9 @@ void Delivery::admit(const queue::QueuedMessage& m) {
     }
     if (submit.empty()) return;
     auto r = scheduler_.submit(id, m.arrival_us, submit);
-    if (!r) MTA_LOG_ERROR("%s: scheduler: %s", queue::format_queue_id(id).c_str(),
-                          r.error().message.c_str());
+    if (!r)
+        MTA_LOG_EVENT_ERROR(queue::format_queue_id(id), "scheduler", "scheduler: %s",
+                            r.error().message.c_str());
 }
 
 bool Delivery::on_tick() {
@@ -232,8 +237,11 @@ void Delivery::journal(uint64_t queue_id, uint32_t index, queue::Outcome outcome
                        uint32_t attempts, uint64_t next_attempt_us, const std::string& diagnostic) {
     queue::OutcomeRecord record{queue_id, index, outcome, attempts, next_attempt_us, diagnostic};
     deps_.spool->append_outcome(record);
-    if (deps_.index->apply(record) == queue::QueueIndex::Applied::message_final)
+    if (deps_.index->apply(record) == queue::QueueIndex::Applied::message_final) {
+        // The one place a message leaves the queue, so its "removed" line is written once.
+        MTA_LOG_EVENT(queue::format_queue_id(queue_id), "removed", "removed");
         message_final(queue_id);
+    }
 }
 
 void Delivery::complete(const queue::Transaction& t, std::span<const queue::RecipientResult> results,
@@ -273,17 +281,33 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
         const std::string& status = statuses[pos];
         std::string address = qm && d.index < qm->recipients.size() ? qm->recipients[d.index].address
                                                                      : std::string("?");
-        const char* verdict = "deferred";
+        // The attempt's line goes out before journal() can log the message "removed".
+        const char* verdict = "deferred";  // the Postfix status= word
+        const char* event = "deferred";
         switch (d.verdict) {
             case queue::Verdict::delivered:
                 verdict = "sent";
+                event = "delivered";
+                break;
+            case queue::Verdict::failed:
+            case queue::Verdict::expired: verdict = event = "bounced"; break;
+            case queue::Verdict::retry: break;
+            case queue::Verdict::requeued: verdict = event = "requeued"; break;
+        }
+        MTA_LOG_EVENT(id, event,
+                      "to=<%s>, relay=%s, connector=%s, delay=%.3f, dsn=%s, status=%s (%s)",
+                      address.c_str(), relay.c_str(), connector.c_str(), delay_s,
+                      d.verdict == queue::Verdict::delivered && status.empty() ? "2.0.0"
+                                                                                : status.c_str(),
+                      verdict, diagnostic.c_str());
+        switch (d.verdict) {
+            case queue::Verdict::delivered:
                 ++stats_.delivered;
                 if (observe_delivery_latency && qm) observe_delivery_latency(now_us - qm->arrival_us);
                 journal(t.queue_id, d.index, queue::Outcome::delivered, d.attempts, 0, diagnostic);
                 break;
             case queue::Verdict::failed:
             case queue::Verdict::expired: {
-                verdict = "bounced";
                 ++stats_.failed;
                 journal(t.queue_id, d.index, queue::Outcome::failed, d.attempts, 0, diagnostic);
                 queue::DsnRecipient b;
@@ -304,14 +328,8 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
                         d.next_attempt_us, diagnostic);
                 break;
             case queue::Verdict::requeued:
-                verdict = "requeued";
                 break;
         }
-        MTA_LOG_INFO("%s: to=<%s>, relay=%s, connector=%s, delay=%.3f, dsn=%s, status=%s (%s)",
-                     id.c_str(), address.c_str(), relay.c_str(), connector.c_str(), delay_s,
-                     d.verdict == queue::Verdict::delivered && status.empty() ? "2.0.0"
-                                                                               : status.c_str(),
-                     verdict, diagnostic.c_str());
     }
     if (bounces.empty()) return;
     if (message != nullptr) {
@@ -330,7 +348,8 @@ void Delivery::bounce(const LoadedMessage& message, std::vector<queue::DsnRecipi
     options.queue_lifetime_s = config_->delivery.queue_lifetime_s;
     auto dsn = queue::build_dsn(message.envelope, message.content, recipients, options);
     if (!dsn) return;  // null sender, or NOTIFY says no
-    auto* write = new BounceWrite{std::move(*dsn), {}};
+    bool delay_warning = !recipients.empty() && recipients[0].action == queue::DsnAction::delayed;
+    auto* write = new BounceWrite{std::move(*dsn), {}, message.queue_id, delay_warning};
     write->dsn.envelope.queue_id = options.bounce_queue_id;
     write->dsn.envelope.arrival_us = options.now_us;
     write->dsn.envelope.shard = uint16_t(deps_.shard->index());
@@ -342,11 +361,19 @@ void Delivery::bounce(const LoadedMessage& message, std::vector<queue::DsnRecipi
     write->append.done = [](engine::SpoolAppend* a, bool durable) {
         auto* w = static_cast<BounceWrite*>(a->owner);
         std::string id = queue::format_queue_id(w->dsn.envelope.queue_id);
+        std::string original = queue::format_queue_id(w->original_queue_id);
+        const char* kind = w->delay_warning ? "delay" : "non-delivery";
         if (durable) {
-            MTA_LOG_INFO("%s: sender non-delivery notification to <%s>", id.c_str(),
-                         w->dsn.envelope.recipients[0].address.c_str());
+            // Postfix's pair: the original message names its notification, and the
+            // notification is a message of its own, queued like any other.
+            MTA_LOG_EVENT(original, w->delay_warning ? "delay_warning" : "bounce",
+                          "sender %s notification: %s", kind, id.c_str());
+            MTA_LOG_EVENT(id, "queued",
+                          "client=[local], from=<>, to=<%s>, nrcpt=1, size=%zu, queued",
+                          w->dsn.envelope.recipients[0].address.c_str(), w->dsn.content.size());
         } else {
-            MTA_LOG_ERROR("%s: could not spool the non-delivery notification", id.c_str());
+            MTA_LOG_EVENT_ERROR(original, "bounce", "could not spool the sender %s notification %s",
+                                kind, id.c_str());
         }
         delete w;
     };
@@ -357,8 +384,8 @@ void Delivery::bounce(const LoadedMessage& message, std::vector<queue::DsnRecipi
 void Delivery::bounce_later(uint64_t queue_id, std::vector<queue::DsnRecipient> recipients) {
     acquire(queue_id, [this, queue_id, recipients = std::move(recipients)](LoadedMessage* m) {
         if (m == nullptr) {
-            MTA_LOG_ERROR("%s: cannot read the message to bounce it",
-                          queue::format_queue_id(queue_id).c_str());
+            MTA_LOG_EVENT_ERROR(queue::format_queue_id(queue_id), "bounce",
+                                "cannot read the message to bounce it");
             return;
         }
         bounce(*m, recipients);
@@ -390,9 +417,9 @@ void Delivery::on_notice(const queue::Notice& notice) {
     uint64_t id = notice.queue_id;
     if (notice.kind == queue::Notice::Kind::expired) {
         for (const auto& d : recipients) {
-            MTA_LOG_INFO("%s: to=<%s>, relay=none, dsn=%s, status=expired, returned to sender",
-                         queue::format_queue_id(id).c_str(),
-                         qm->recipients[d.index].address.c_str(), d.status.c_str());
+            MTA_LOG_EVENT(queue::format_queue_id(id), "expired",
+                          "to=<%s>, relay=none, dsn=%s, status=expired, returned to sender",
+                          qm->recipients[d.index].address.c_str(), d.status.c_str());
             ++stats_.failed;
         }
     }

@@ -159,7 +159,7 @@ void DestinationPool::resolved(dns::LookupOutcome outcome, std::vector<Host> hos
         // Only a recipient domain's DNS can say "this will never work" (NXDOMAIN, null MX);
         // a smart host that does not resolve is our configuration's problem: defer.
         bool permanent = outcome.status == dns::LookupStatus::permanent_failure && !domain_.empty();
-        MTA_LOG_INFO("connector=%s, %s: DNS: %s", spec_.name.c_str(), target.c_str(), text.c_str());
+        MTA_LOG_WARN("connector=%s, %s: DNS: %s", spec_.name.c_str(), target.c_str(), text.c_str());
         fail_waiting(permanent ? queue::RecipientResult::failed : queue::RecipientResult::deferred,
                      outcome.enhanced_code.empty() ? "4.4.3" : outcome.enhanced_code,
                      "DNS lookup for " + target + ": " + text);
@@ -333,11 +333,11 @@ void DestinationPool::on_session_closed(smtp::ClientSession& session,
         if (host_index < host_down_until_ms_.size())
             host_down_until_ms_[host_index] = delivery_.shard().now_ms() + host_down_ms();
         last_connect_error_ = failure.diagnostic;
-        MTA_LOG_INFO("connector=%s: %s", spec_.name.c_str(), failure.diagnostic.c_str());
+        MTA_LOG_WARN("connector=%s: %s", spec_.name.c_str(), failure.diagnostic.c_str());
     } else if (setup_failed) {
         // TLS or AUTH policy failures, EHLO refused: the destination answers but will not take
         // mail from us as configured. Defer what waits; the retry policy spaces the attempts.
-        MTA_LOG_INFO("connector=%s: %s", spec_.name.c_str(), failure.diagnostic.c_str());
+        MTA_LOG_WARN("connector=%s: %s", spec_.name.c_str(), failure.diagnostic.c_str());
         fail_waiting(queue::RecipientResult::deferred,
                      failure.enhanced.empty() ? "4.7.0" : failure.enhanced, failure.diagnostic);
         return;

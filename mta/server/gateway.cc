@@ -354,6 +354,8 @@ static void on_every_shard(std::vector<std::unique_ptr<ShardState>>& shards, Fn 
 }
 
 std::string Gateway::reload() {
+    // First, so that logrotate's reload reopens the log even when the new config is refused.
+    if (auto r = base::log_reopen(); !r) MTA_LOG_ERROR("log.file: %s", r.error().message.c_str());
     auto loaded = config::load_config(config_path_);
     if (!loaded.errors.empty()) {
         std::string why;

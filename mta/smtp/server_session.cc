@@ -38,22 +38,32 @@ ServerSession::ServerSession(engine::Connection& connection, ServerContext& cont
     append_.owner = this;
     append_.done = &ServerSession::on_durable;
     const std::string& host = config_->server.hostname;
+    const char* refused = nullptr;
     switch (verdict) {
         case engine::AdmissionVerdict::ok:
             ++context_.counters.connections;
+            admitted_ = true;
+            MTA_LOG_EVENT({}, "connect", "connect from [%s]", connection.peer_ip().c_str());
             reply("220 " + host + " ESMTP ringmta");
             break;
         case engine::AdmissionVerdict::too_many_total:
+            refused = "too many connections";
             close_with("421 4.7.0 " + host + " Error: too many connections, try again later");
             break;
         case engine::AdmissionVerdict::too_many_from_ip:
+            refused = "too many connections from this address";
             close_with("421 4.7.0 " + host + " Error: too many connections from " +
                        connection.peer_ip() + ", try again later");
             break;
         case engine::AdmissionVerdict::shutting_down:
+            refused = "shutting down";
             close_with("421 4.3.2 " + host + " Service shutting down, try again later");
             break;
     }
+    // A connection flood is exactly when these come by the thousand: a warning, so limited.
+    if (refused != nullptr)
+        MTA_LOG_EVENT_WARN({}, "connect_refused", "connect from [%s] refused: %s",
+                           connection.peer_ip().c_str(), refused);
     flush_replies();
 }
 
@@ -164,6 +174,7 @@ void ServerSession::BudgetSink::write(const char* p, size_t n) {
 // ---------------------------------------------------------------- commands
 
 void ServerSession::execute(std::string_view line) {
+    ++commands_;
     if (line.find('\0') != std::string_view::npos) {
         reply("500 5.5.2 Error: NUL character in command");
         count_error();
@@ -516,9 +527,10 @@ void ServerSession::after_commit(bool durable) {
         if (context_.observe_accept_latency)
             context_.observe_accept_latency(base::monotonic_us() - commit_started_us_);
         context_.counters.bytes_accepted += received_.size() + content_.size();
-        MTA_LOG_INFO("%s: client=[%s], from=<%s>, nrcpt=%zu, size=%zu, queued", id.c_str(),
-                     connection_.peer_ip().c_str(), envelope_.sender.c_str(),
-                     envelope_.recipients.size(), received_.size() + content_.size());
+        ++messages_queued_;
+        MTA_LOG_EVENT(id, "queued", "client=[%s], from=<%s>, nrcpt=%zu, size=%zu, queued",
+                      connection_.peer_ip().c_str(), envelope_.sender.c_str(),
+                      envelope_.recipients.size(), received_.size() + content_.size());
         reply("250 2.0.0 Ok: queued as " + id);
     } else {
         ++context_.counters.messages_rejected;
@@ -612,6 +624,11 @@ void ServerSession::on_shutdown() {
     }
 }
 
-void ServerSession::on_closed() { release_content(); }
+void ServerSession::on_closed() {
+    release_content();
+    if (admitted_)
+        MTA_LOG_EVENT({}, "disconnect", "disconnect from [%s] commands=%u queued=%u",
+                      connection_.peer_ip().c_str(), commands_, messages_queued_);
+}
 
 }  // namespace ringmta::smtp

@@ -83,6 +83,10 @@ private:
     std::string replies_;        // plaintext replies to send with the next write
     uint64_t last_activity_ms_ = 0;
     uint32_t errors_ = 0;
+    // For the disconnect line; only an admitted session logs connect and disconnect.
+    bool admitted_ = false;
+    uint32_t commands_ = 0;
+    uint32_t messages_queued_ = 0;
     bool shutdown_requested_ = false;
     bool starttls_pending_ = false;  // replied 220 to STARTTLS; drop the rest of this read
     bool bdat_orphan_ = false;       // BDAT without a transaction: read the chunk, then 503

@@ -85,6 +85,14 @@ TEST(Config, InterfaceExampleParses) {
     EXPECT_EQ(c.connectors[1].tls_mode, ringmta::router::TlsMode::required);
     EXPECT_EQ(c.accepted_domains[0].connector, "to-exchange");
     EXPECT_EQ(c.dns.servers[0], "127.0.0.1:5353");
+    EXPECT_EQ(c.log.burst_max, 100u);  // the default
+}
+
+TEST(Config, LogBurstMax) {
+    auto r = parse_config(R"({"log": {"format": "json", "burst_max": 0}})", "test.json");
+    ASSERT_TRUE(r.errors.empty()) << r.errors[0];
+    EXPECT_EQ(r.config.log.burst_max, 0u) << "0 turns the limit off";
+    EXPECT_EQ(r.config.log.format, "json");
 }
 
 TEST(Config, ErrorsNameFileKeyAndExpectation) {
@@ -120,6 +128,8 @@ TEST(Config, ErrorsNameFileKeyAndExpectation) {
         {"retry order", R"({"delivery": {"retry": {"initial_s": 100, "max_s": 10}}})",
          "test.json: delivery.retry.max_s: expected a value no smaller than "
          "delivery.retry.initial_s\n"},
+        {"log burst_max too big", R"({"log": {"burst_max": 2000000}})",
+         "test.json: log.burst_max: expected an integer from 0 to 1000000, got 2000000\n"},
     };
     for (const auto& c : cases) {
         std::string got = errors_of(c.json);

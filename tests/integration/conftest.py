@@ -228,6 +228,7 @@ class Gateway:
         self.log_file = None
         self.exit_codes = []
         self.env = None  # environment of the process; None: the test's own
+        self.extra_args = []  # appended to the serve command line
 
     def rewrite_config(self, overrides):
         """Merges `overrides` into the config file (read again at the next start)."""
@@ -243,7 +244,8 @@ class Gateway:
         self.log_file.write(b"==== start\n")
         self.log_file.flush()
         self.proc = subprocess.Popen(
-            [ringmta_bin(), "serve", "-c", self.config_path, "--threads", str(self.threads)],
+            [ringmta_bin(), "serve", "-c", self.config_path, "--threads", str(self.threads)]
+            + self.extra_args,
             stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=subprocess.STDOUT,
             cwd=self.dir, env=self.env)
         self.wait_ready(timeout_s)
