@@ -181,8 +181,10 @@ std::optional<queue::DestinationId> Delivery::destination_for(const router::Rout
 
 void Delivery::admit(const queue::QueuedMessage& m) {
     const router::RouteTable& table = deps_.routes->refresh();
+    const uint64_t id = m.queue_id;
     std::vector<queue::SubmitRecipient> submit;
     std::vector<queue::DsnRecipient> unroutable;
+    std::vector<uint32_t> unroutable_attempts;
     for (uint32_t i = 0; i < m.recipients.size(); ++i) {
         const queue::RecipientStatus& r = m.recipients[i];
         if (queue::is_final(r.state)) continue;
@@ -193,33 +195,36 @@ void Delivery::admit(const queue::QueuedMessage& m) {
             // configured, so it fails now rather than after the queue lifetime.
             std::string text = "no route to <" + r.address + ">: " + why;
             // Logged before the journal entry, whose "removed" line must come last.
-            MTA_LOG_EVENT(queue::format_queue_id(m.queue_id), "bounced",
+            MTA_LOG_EVENT(queue::format_queue_id(id), "bounced",
                           "to=<%s>, relay=none, dsn=5.4.4, status=bounced (%s)", r.address.c_str(),
                           text.c_str());
-            journal(m.queue_id, i, queue::Outcome::failed, r.attempts, 0, "5.4.4 " + text);
             queue::DsnRecipient d;
             d.index = i;
             d.status = "5.4.4";
             d.reason = text;
             unroutable.push_back(d);
+            unroutable_attempts.push_back(r.attempts);
             ++stats_.failed;
             continue;
         }
         submit.push_back({i, *dest, r.attempts, r.next_attempt_us});
     }
-    uint64_t id = m.queue_id;
-    if (!unroutable.empty()) {
-        bounce_later(id, std::move(unroutable));
-        if (const queue::QueuedMessage* still = deps_.index->find(id); still == nullptr) {
-            message_final(id);
-            return;
-        }
+    if (!submit.empty()) {
+        auto r = scheduler_.submit(id, m.arrival_us, submit);
+        if (!r)
+            MTA_LOG_EVENT_ERROR(queue::format_queue_id(id), "scheduler", "scheduler: %s",
+                                r.error().message.c_str());
     }
-    if (submit.empty()) return;
-    auto r = scheduler_.submit(id, m.arrival_us, submit);
-    if (!r)
-        MTA_LOG_EVENT_ERROR(queue::format_queue_id(id), "scheduler", "scheduler: %s",
-                            r.error().message.c_str());
+    if (unroutable.empty()) return;
+    // The DSN reads the message before the failures are journaled: the last one makes the
+    // message final, which drops it from the index and the content cache (and `m` may be the
+    // index's own entry: not touched after this point).
+    std::vector<std::pair<uint32_t, std::string>> failures;
+    for (const auto& d : unroutable) failures.emplace_back(d.index, "5.4.4 " + d.reason);
+    bounce_later(id, std::move(unroutable));
+    for (size_t k = 0; k < failures.size(); ++k)
+        journal(id, failures[k].first, queue::Outcome::failed, unroutable_attempts[k], 0,
+                failures[k].second);
 }
 
 bool Delivery::on_tick() {
@@ -258,9 +263,9 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
             if (results[i] != queue::RecipientResult::delivered) continue;
             uint32_t index = t.recipients[i];
             const uint32_t attempts = qm->recipients[index].attempts + 1;
-            MTA_LOG_INFO("%s: to=<%s>, relay=%s, dsn=2.0.0, status=sent (%s) while on hold",
-                         id.c_str(), qm->recipients[index].address.c_str(), relay.c_str(),
-                         diagnostics[i].c_str());
+            MTA_LOG_EVENT(id, "delivered", "to=<%s>, relay=%s, dsn=2.0.0, status=sent (%s), while on hold",
+                          qm->recipients[index].address.c_str(), relay.c_str(),
+                          diagnostics[i].c_str());
             ++stats_.delivered;
             journal(t.queue_id, index, queue::Outcome::delivered, attempts, 0, diagnostics[i]);
             qm = deps_.index->find(t.queue_id);
@@ -577,7 +582,7 @@ std::string Delivery::hold(uint64_t queue_id) {
     deps_.spool->append_hold(queue::HoldRecord{queue_id, true});
     deps_.index->set_held(queue_id, true);
     scheduler_.cancel(queue_id);  // transactions in flight finish; see complete()
-    MTA_LOG_INFO("%s: on hold (by the operator)", queue::format_queue_id(queue_id).c_str());
+    MTA_LOG_EVENT(queue::format_queue_id(queue_id), "hold", "on hold (by the operator)");
     return {};
 }
 
@@ -587,8 +592,7 @@ std::string Delivery::release(uint64_t queue_id) {
     if (!m->held) return "not on hold";
     deps_.spool->append_hold(queue::HoldRecord{queue_id, false});
     deps_.index->set_held(queue_id, false);
-    MTA_LOG_INFO("%s: released from hold (by the operator)",
-                 queue::format_queue_id(queue_id).c_str());
+    MTA_LOG_EVENT(queue::format_queue_id(queue_id), "release", "released from hold (by the operator)");
     // Released mail is tried at once (the operator held it for a reason and now wants it
     // gone); its attempt counts and queue lifetime carry on from before the hold.
     queue::QueuedMessage due = *m;
@@ -603,7 +607,7 @@ std::string Delivery::remove(uint64_t queue_id) {
     scheduler_.cancel(queue_id);
     deps_.spool->append_removal(queue::RemovalRecord{queue_id, queue::RemovalReason::deleted});
     deps_.index->remove(queue_id);
-    MTA_LOG_INFO("%s: removed (deleted by the operator)", queue::format_queue_id(queue_id).c_str());
+    MTA_LOG_EVENT(queue::format_queue_id(queue_id), "removed", "removed (deleted by the operator)");
     message_final(queue_id);
     return {};
 }
@@ -622,8 +626,8 @@ std::string Delivery::bounce_now(uint64_t queue_id, const std::string& reason) {
         d.reason = reason;
         d.last_attempt_us = base::realtime_us();
         recipients.push_back(d);
-        MTA_LOG_INFO("%s: to=<%s>, relay=none, dsn=5.0.0, status=bounced (%s)", id.c_str(),
-                     m->recipients[i].address.c_str(), reason.c_str());
+        MTA_LOG_EVENT(id, "bounced", "to=<%s>, relay=none, dsn=5.0.0, status=bounced (%s)",
+                      m->recipients[i].address.c_str(), reason.c_str());
         ++stats_.failed;
     }
     std::vector<uint32_t> indices;

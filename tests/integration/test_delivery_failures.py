@@ -90,6 +90,38 @@ def test_550_for_one_recipient_bounces_it_and_delivers_the_others(gateway_factor
         bounces.stop()
 
 
+def test_unroutable_recipients_bounce_at_once_with_5_4_4(gateway_factory):
+    """No connector carries nowhere.test: such recipients fail at once (Exchange's 5.4.4), a
+    message with only such recipients included, and the sender gets each DSN."""
+    sink, bounces = PySink().start(), PySink(name="sender-mx").start()
+    try:
+        gw = gateway_factory({
+            "connectors": [
+                {"name": "senders", "address_spaces": ["sender.test"],
+                 "smart_hosts": ["127.0.0.1:%d" % bounces.port]},
+                {"name": "dest", "address_spaces": ["dest.test"],
+                 "smart_hosts": ["127.0.0.1:%d" % sink.port]},
+            ]})
+        send_messages(gw.port, "mixed", 1, rcpts=("ok@dest.test", "lost@nowhere.test"))
+        send_messages(gw.port, "only", 1, rcpts=("gone@nowhere.test",))
+        wait_for(lambda: sink.count() >= 1 and bounces.count() >= 2, 20,
+                 "one delivery and two bounces", detail=lambda: gw.log_tail(15))
+        wait_delivered_and_clean(gw)
+        assert [m.recipients for m in sink.snapshot()] == [["ok@dest.test"]]
+        reports = {}
+        for m in bounces.snapshot():
+            assert m.sender == "" and m.recipients == ["alice@sender.test"], m
+            msg, fields = parse_dsn(m.content)
+            assert fields.get("status") == "5.4.4" and fields.get("action") == "failed", fields
+            reports[fields["final-recipient"].split(";")[-1].strip()] = m.content
+        assert sorted(reports) == ["gone@nowhere.test", "lost@nowhere.test"], sorted(reports)
+        assert b"Message-ID: <only.0@sender.test>" in reports["gone@nowhere.test"]
+        assert "cannot read the message" not in gw.log_text()
+    finally:
+        sink.stop()
+        bounces.stop()
+
+
 def test_refused_smart_host_fails_over_to_the_next_without_deferring(gateway_factory):
     sink = PySink().start()
     try:
