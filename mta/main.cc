@@ -186,7 +186,12 @@ int queue_offline(const config::Config& c, const Args& args) {
         std::fprintf(stderr, "ringmta: %s\n", snapshot.error().message.c_str());
         return kExitBadInput;
     }
-    auto table = router::build_route_table(c.connectors, c.accepted_domains, 1).table;
+    auto built = router::build_route_table(c.connectors, c.accepted_domains, 1);
+    if (!built.table) {  // the listing names each message's connector: it needs the routes
+        for (const auto& e : built.errors) std::fprintf(stderr, "%s: %s\n", c.source.c_str(), e.c_str());
+        return kExitBadInput;
+    }
+    const auto& table = built.table;
     std::string out;
     if (verb == "show") {
         if (args.positional.size() != 2) return usage_error("queue show needs one queue ID");
@@ -230,11 +235,21 @@ int queue_offline(const config::Config& c, const Args& args) {
 
 int cmd_control(const Args& args) {
     config::Config c;
-    if (!load(args.config_path, &c, nullptr)) {
-        if (args.command == "reload")
+    if (args.command == "reload") {
+        // Checked here first as check-config would, so the errors are printed where the
+        // operator typed the command; the gateway checks again (SIGHUP reaches only it).
+        if (!load(args.config_path, &c, nullptr)) {
             std::fprintf(stderr, "ringmta: reload refused: the configuration has errors; the "
                                  "running gateway keeps the configuration it has\n");
-        return kExitBadInput;
+            return kExitBadInput;
+        }
+    } else {
+        // status and queue need only the control socket's path: a file whose routes or
+        // certificates are broken (say, mid-edit) must not lock the operator out.
+        auto loaded = config::load_config(args.config_path);
+        for (const auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
+        if (!loaded.errors.empty()) return kExitBadInput;
+        c = std::move(loaded.config);
     }
     std::vector<std::string> words = {args.command};
     for (const auto& p : args.positional) words.push_back(p);

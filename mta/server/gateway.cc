@@ -307,6 +307,15 @@ void Gateway::stop() {
     }
 }
 
+// A reload result that lists errors one per indented line, as one log line:
+// "reload refused, ...: error one; error two".
+static std::string one_log_line(std::string text) {
+    const char* separator = " ";
+    for (size_t at = 0; (at = text.find("\n  ", at)) != std::string::npos; separator = "; ")
+        text.replace(at, 3, separator);
+    return text;
+}
+
 int Gateway::wait() {
     sigset_t set;
     sigemptyset(&set);
@@ -318,13 +327,18 @@ int Gateway::wait() {
         if (sigwait(&set, &sig) != 0) continue;
         if (sig == SIGHUP) {
             notify(admin::notify_reloading());
-            MTA_LOG_INFO("SIGHUP: %s", reload().c_str());
+            MTA_LOG_INFO("SIGHUP: %s", one_log_line(reload()).c_str());
             notify(admin::notify_ready());
             continue;
         }
         notify(admin::notify_stopping());
+        unsigned grace_s = 0;
+        {
+            std::lock_guard lock(reload_mutex_);
+            grace_s = config_->server.shutdown_grace_s;
+        }
         MTA_LOG_INFO("%s: stopping (grace %us for transactions in flight)",
-                     sig == SIGTERM ? "SIGTERM" : "SIGINT", config_->server.shutdown_grace_s);
+                     sig == SIGTERM ? "SIGTERM" : "SIGINT", grace_s);
         stop();
         uint64_t accepted = 0;
         for (auto& s : shards_) accepted += s->context.counters.messages_accepted;
@@ -354,6 +368,8 @@ static void on_every_shard(std::vector<std::unique_ptr<ShardState>>& shards, Fn 
 }
 
 std::string Gateway::reload() {
+    // SIGHUP (main thread) and `ringmta reload` (control thread) may arrive together.
+    std::lock_guard lock(reload_mutex_);
     // First, so that logrotate's reload reopens the log even when the new config is refused.
     if (auto r = base::log_reopen(); !r) MTA_LOG_ERROR("log.file: %s", r.error().message.c_str());
     auto loaded = config::load_config(config_path_);
@@ -362,7 +378,10 @@ std::string Gateway::reload() {
         for (const auto& e : loaded.errors) why += "\n  " + e;
         return "reload refused, the running configuration stays:" + why;
     }
-    auto built = shared_->routes.reload(loaded.config.connectors, loaded.config.accepted_domains);
+    // The new table is built here but published only once everything else has loaded too, so
+    // a refused reload changes nothing (the running table, limits and certificates all stay).
+    auto built = router::build_route_table(loaded.config.connectors, loaded.config.accepted_domains,
+                                           shared_->routes.generation() + 1);
     if (!built.table) {
         std::string why;
         for (const auto& e : built.errors) why += "\n  " + config_path_ + ": " + e;
@@ -389,6 +408,7 @@ std::string Gateway::reload() {
             tls[shard].push_back(std::move(ctx));
         }
     }
+    shared_->routes.publish(built.table);
     auto next = std::make_shared<const config::Config>(std::move(loaded.config));
     shared_->admission.set_limits(next->limits.connections_max, next->limits.connections_per_ip_max);
     shared_->memory.set_max(next->limits.memory_max);
@@ -707,7 +727,7 @@ admin::ControlReply Gateway::control(const std::vector<std::string>& words) {
     if (words[0] == "status") return {0, status_text()};
     if (words[0] == "reload") {
         std::string result = reload();
-        MTA_LOG_INFO("control: %s", result.c_str());
+        MTA_LOG_INFO("control: %s", one_log_line(result).c_str());
         return {result.rfind("reload refused", 0) == 0 ? 1 : 0, result + "\n"};
     }
     if (words[0] == "queue") return queue_command(words);

@@ -6,6 +6,7 @@
 
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,7 @@ private:
     admin::ControlReply queue_flush(const std::vector<std::string>& words);
     admin::ControlReply queue_action(const std::string& verb, uint64_t queue_id);
 
+    std::mutex reload_mutex_;  // one reload at a time; guards config_ against reload()
     std::shared_ptr<const config::Config> config_;
     std::string config_path_;
     unsigned shard_count_ = 0;

@@ -143,18 +143,56 @@ def test_reload_under_load_loses_nothing(gateway_factory, sinks):
     assert gw.queue_list() == []
 
 
-def test_invalid_reload_is_refused_and_old_config_stays(gateway_factory, sinks):
-    a, _ = sinks
+def route_generation(gw):
+    status = gw.cli("status").stdout.decode()
+    return re.search(r"route table generation: (\d+)", status).group(1)
+
+
+def reload_and_read_outcome(gw, how):
+    """Reloads by SIGHUP or through the CLI; returns what the gateway (or the CLI) said."""
+    if how == "cli":
+        p = gw.cli("reload")
+        assert p.returncode in (0, 1), p
+        return p.stdout.decode() + p.stderr.decode()
+    seen = gw.log_text().count("SIGHUP: ")
+    gw.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while gw.log_text().count("SIGHUP: ") == seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return gw.log_text().split("SIGHUP: ")[-1].splitlines()[0]
+
+
+@pytest.mark.parametrize("how", ["sighup", "cli"])
+def test_invalid_reload_is_refused_and_old_config_stays(gateway_factory, sinks, how):
+    a, b = sinks
     gw = gateway_factory(routes_to(a.port))
     gw.rewrite_config({"connectors": [{"name": "outbound", "address_spaces": ["*contoso.com"],
-                                       "smart_hosts": ["127.0.0.1:1"]}]})
-    p = gw.cli("reload")
-    assert p.returncode == 1
-    err = p.stdout.decode() + p.stderr.decode()
-    assert "reload refused" in err
-    assert 'connectors[0].address_spaces[0]: "*contoso.com" is not a valid address space' in err
+                                       "smart_hosts": ["127.0.0.1:%d" % b.port]}]})
+    said = reload_and_read_outcome(gw, how)
+    assert "reload refused" in said, said
+    assert 'connectors[0].address_spaces[0]: "*contoso.com" is not a valid address space' in said
     send(gw, b"still-old-route")
     assert a.wait_for(b"still-old-route"), gw.log_tail()
+    assert b.messages() == []
+
+
+def test_reload_refused_for_a_bad_key_keeps_the_old_routes(gateway_factory, sinks, workdir):
+    """A config whose routes are valid but whose listener key does not load is refused as a
+    whole over SIGHUP (which no CLI pre-check guards): the new route must not take effect."""
+    a, b = sinks
+    cert, key = make_cert(workdir, "gw", "gw.test.example")
+    _, other_key = make_cert(workdir, "other", "other.test.example")
+    gw = gateway_factory(routes_to(a.port), tls=(cert, key))
+    generation = route_generation(gw)
+    gw.rewrite_config(routes_to(b.port))
+    gw.config["listeners"][0]["tls"]["key_file"] = other_key
+    gw.rewrite_config({})
+    said = reload_and_read_outcome(gw, "sighup")
+    assert said.startswith("reload refused") and "listeners[0].tls" in said, said
+    assert route_generation(gw) == generation
+    send(gw, b"old-route-after-refusal")
+    assert a.wait_for(b"old-route-after-refusal"), gw.log_tail()
+    assert b.messages() == []
 
 
 def test_status_and_unreachable_instance(gateway_factory):
