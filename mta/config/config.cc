@@ -220,7 +220,7 @@ void read_limits(Reader& r, object o, const std::string& p, LimitsConfig* l) {
                         "connections_per_ip_max", "command_timeout_s", "data_timeout_s",
                         "errors_per_session_max", "command_line_length_max",
                         "text_line_length_max", "memory_max", "tls_handshake_timeout_s",
-                        "queue_messages_max"});
+                        "queue_messages_max", "unread_reply_bytes_max", "final_reply_timeout_s"});
     r.uint_field(o, p, "message_size_max", &l->message_size_max, 1, 1ull << 36);
     r.uint_field(o, p, "recipients_per_message_max", &l->recipients_per_message_max, 1, 100000);
     r.uint_field(o, p, "connections_max", &l->connections_max, 1, 1000000);
@@ -233,6 +233,8 @@ void read_limits(Reader& r, object o, const std::string& p, LimitsConfig* l) {
     r.uint_field(o, p, "memory_max", &l->memory_max, 1 << 20, 1ull << 40);
     r.uint_field(o, p, "tls_handshake_timeout_s", &l->tls_handshake_timeout_s, 1, 3600);
     r.uint_field(o, p, "queue_messages_max", &l->queue_messages_max, 1, 1ull << 32);
+    r.uint_field(o, p, "unread_reply_bytes_max", &l->unread_reply_bytes_max, 4096, 1u << 30);
+    r.uint_field(o, p, "final_reply_timeout_s", &l->final_reply_timeout_s, 1, 3600);
 }
 
 void read_relay(Reader& r, object o, const std::string& p, RelayConfig* relay) {

@@ -51,6 +51,12 @@ struct LimitsConfig {
     uint32_t tls_handshake_timeout_s = 60;
     uint64_t queue_messages_max = 1000000;    // messages queued; each shard holds an equal
                                               // share, then answers 452 4.3.1
+    // A client that sends without reading its replies: past this many unsent reply bytes the
+    // session reads no more input until the client catches up, so it cannot grow our memory.
+    uint32_t unread_reply_bytes_max = 65536;
+    // How long a session that is closing (421, 221) waits for the client to take its last
+    // reply before the connection is closed regardless (Postfix: smtpd_timeout on writes).
+    uint32_t final_reply_timeout_s = 10;
 };
 
 enum class BareNewline { normalize, reject };

@@ -82,7 +82,8 @@ void Connection::start() {
 }
 
 void Connection::arm_receive() {
-    if (closing_ || receive_paused_ || recv_.pending) return;
+    // A backlogged connection is armed again by on_send once its output has drained.
+    if (closing_ || receive_paused_ || recv_.pending || output_backlogged()) return;
     if (BufferRing* br = shard_.buffer_ring()) {
         // One-shot receive with a provided buffer: rearmed only when the handler wants more,
         // so a session that waits (commit, slow send) leaves further input in the socket.
@@ -140,7 +141,7 @@ void Connection::on_poll(Completion* c, int result, uint32_t) {
         return;
     }
     // Read what is there in scratch-sized gulps; stop when the handler pauses us.
-    while (!self->closing_ && !self->receive_paused_) {
+    while (!self->closing_ && !self->receive_paused_ && !self->output_backlogged()) {
         ssize_t n = ::recv(self->fd_, self->shard_.scratch(), self->shard_.scratch_size(), MSG_DONTWAIT);
         if (n > 0) {
             self->deliver(self->shard_.scratch(), size_t(n));
@@ -201,10 +202,12 @@ void Connection::on_send(Completion* c, int result, uint32_t) {
         self->handler_->on_send_complete();
         self->flush();
     }
+    if (!self->output_backlogged()) self->arm_receive();  // no-op unless backpressure held it
     self->maybe_finish();
 }
 
-void Connection::close_after_send() {
+void Connection::close_after_send(uint32_t linger_ms) {
+    if (!close_after_send_) close_deadline_ms_ = shard_.now_ms() + linger_ms;
     close_after_send_ = true;
     receive_paused_ = true;
     if (!send_.pending) flush();

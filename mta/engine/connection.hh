@@ -65,6 +65,9 @@ public:
     void start();
     void pause_receive() { receive_paused_ = true; }
     void resume_receive();
+    // Backpressure on a peer that does not read: while more than `bytes` of output wait to be
+    // sent, no receive is armed (0: no limit). Input then waits in the socket, not in memory.
+    void set_output_pending_max(size_t bytes) { output_pending_max_ = bytes; }
 
     // Bytes to send go here; flush() starts a send if none is in flight. Replies collected
     // while a send is in flight go out together in the next one.
@@ -73,8 +76,15 @@ public:
     bool send_in_flight() const { return send_.pending; }
     size_t output_pending_bytes() const { return output_.size() + (in_flight_.size() - sent_); }
 
-    // Sends what is buffered, then closes.
-    void close_after_send();
+    // Sends what is buffered, then closes; a peer that has not taken it all within
+    // `linger_ms` is closed anyway (the shard checks once a second), so a stalled peer
+    // cannot hold the connection forever.
+    void close_after_send(uint32_t linger_ms = kCloseLingerDefaultMs);
+    static constexpr uint32_t kCloseLingerDefaultMs = 10000;
+    // True once a close_after_send() has waited past its linger time.
+    bool close_overdue(uint64_t now_ms) const {
+        return close_after_send_ && !closing_ && now_ms >= close_deadline_ms_;
+    }
     // Closes now; buffered output is dropped.
     void close();
     bool closing() const { return closing_ || close_after_send_; }
@@ -99,6 +109,9 @@ private:
     static void on_send(Completion* c, int result, uint32_t flags);
     static void on_connect(Completion* c, int result, uint32_t flags);
     void arm_receive();
+    bool output_backlogged() const {
+        return output_pending_max_ != 0 && output_pending_bytes() > output_pending_max_;
+    }
     void deliver(const char* data, size_t size);
     void submit_send();
     void maybe_finish();
@@ -118,6 +131,8 @@ private:
     std::string output_;     // replies collected, not yet handed to the kernel
     std::string in_flight_;  // being sent; sent_ bytes of it are done
     size_t sent_ = 0;
+    size_t output_pending_max_ = 0;
+    uint64_t close_deadline_ms_ = 0;
     bool started_ = false;
     bool receive_paused_ = false;
     bool close_after_send_ = false;

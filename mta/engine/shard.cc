@@ -269,8 +269,10 @@ void Shard::run() {
             std::vector<Connection*> live;
             live.reserve(connections_.size());
             for (auto& c : connections_) live.push_back(c.get());
-            for (Connection* c : live)
+            for (Connection* c : live) {
+                if (c->close_overdue(now_ms_)) c->close();
                 if (!c->finished() && c->handler()) c->handler()->on_tick(now_ms_);
+            }
             for (auto& hook : second_hooks_) hook(now_ms_);
             // A burst that stopped still has its suppressed count reported within a second.
             base::log_report_suppressed();

@@ -35,6 +35,7 @@ ServerSession::ServerSession(engine::Connection& connection, ServerContext& cont
                              engine::AdmissionVerdict verdict)
     : connection_(connection), context_(context), config_(context.config) {
     last_activity_ms_ = context_.shard->now_ms();
+    connection_.set_output_pending_max(limits().unread_reply_bytes_max);
     append_.owner = this;
     append_.done = &ServerSession::on_durable;
     const std::string& host = config_->server.hostname;
@@ -81,7 +82,7 @@ void ServerSession::on_receive(const char* data, size_t size) {
             MTA_LOG_INFO("TLS error from %s: %s", connection_.peer_ip().c_str(),
                          tls_->error().c_str());
             mode_ = Mode::closing;
-            connection_.close_after_send();
+            close_after_reply();
             return;
         }
         consume(tls_plain_.data(), tls_plain_.size());
@@ -202,7 +203,7 @@ void ServerSession::execute(std::string_view line) {
             reply("221 2.0.0 Bye");
             mode_ = Mode::closing;
             flush_replies();
-            connection_.close_after_send();
+            close_after_reply();
             break;
         case Verb::vrfy:
             reply("252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery");
@@ -426,7 +427,7 @@ void ServerSession::cmd_starttls() {
     tls_ = std::make_unique<tls::TlsStream>();
     if (!tls_->start(ctx->raw(), tls::TlsStream::Role::server)) {
         mode_ = Mode::closing;
-        connection_.close_after_send();
+        close_after_reply();
         return;
     }
     // RFC 3207 4.2: the session starts over; the client must say EHLO again.
@@ -601,7 +602,11 @@ void ServerSession::close_with(std::string_view text) {
     reply(text);
     mode_ = Mode::closing;
     flush_replies();
-    connection_.close_after_send();
+    close_after_reply();
+}
+
+void ServerSession::close_after_reply() {
+    connection_.close_after_send(limits().final_reply_timeout_s * 1000);
 }
 
 void ServerSession::on_tick(uint64_t now_ms) {

@@ -69,6 +69,7 @@ private:
     void flush_replies();
     void count_error();
     void close_with(std::string_view text);
+    void close_after_reply();  // close once the replies are out, or final_reply_timeout_s
     bool relay_allowed() const;
     const config::LimitsConfig& limits() const { return config_->limits; }
 
