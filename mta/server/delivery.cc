@@ -156,9 +156,8 @@ std::optional<queue::DestinationId> Delivery::destination_for(const router::Rout
     queue::DestinationKey key;
     key.connector = route.connector;
     // The table generation is part of the key: after a reload, new mail goes through pools
-    // built from the new connector settings while the old pools finish what they hold.
-    // XXX Recipients already queued keep the destination they were given (no re-routing of
-    // the queue on reload); Postfix re-resolves at the next attempt.
+    // built from the new connector settings while the old pools finish what they hold (and
+    // reroute_queue() moves the queued recipients over).
     key.next_hop = connector.spec.name + "#" + std::to_string(table.generation());
     std::string mx_domain;
     if (connector.spec.dns_routing) {
@@ -227,8 +226,52 @@ void Delivery::admit(const queue::QueuedMessage& m) {
                 failures[k].second);
 }
 
+// After a reload, queued mail follows the new routes from its next attempt on, as Postfix
+// re-resolves at every attempt: a message waiting in the scheduler is withdrawn and admitted
+// again through the new table, keeping its attempt count and retry time (a reload does not
+// make deferred mail due at once); one with a transaction in flight follows when that ends.
+// XXX Re-admission forgets that a delay warning went out, as a restart does: a message past
+// delivery.delay_warning_s may get a second one.
+void Delivery::reroute_queue() {
+    std::vector<uint64_t> ids;
+    deps_.index->for_each([&](const queue::QueuedMessage& m) {
+        if (!m.held) ids.push_back(m.queue_id);
+    });
+    size_t moved = 0;
+    for (uint64_t id : ids) moved += reroute_if_idle(id) ? 1 : 0;
+    if (!ids.empty())
+        MTA_LOG_INFO("shard %u: route table generation %llu: %zu queued messages routed again, "
+                     "%zu when their transaction ends", deps_.shard->index(),
+                     static_cast<unsigned long long>(routed_generation_), moved,
+                     reroute_after_transaction_.size());
+}
+
+bool Delivery::reroute_if_idle(uint64_t queue_id) {
+    const queue::QueuedMessage* m = deps_.index->find(queue_id);
+    if (m == nullptr || m->held) {  // gone, or re-admitted through the new table on release
+        reroute_after_transaction_.erase(queue_id);
+        return false;
+    }
+    for (uint32_t i = 0; i < m->recipients.size(); ++i) {
+        auto view = scheduler_.find_recipient(queue_id, i);
+        if (view && view->phase == queue::RecipientPhase::in_flight) {
+            reroute_after_transaction_.insert(queue_id);
+            return false;
+        }
+    }
+    reroute_after_transaction_.erase(queue_id);
+    scheduler_.cancel(queue_id);
+    admit(*m);
+    return true;
+}
+
 bool Delivery::on_tick() {
-    deps_.routes->refresh();
+    const router::RouteTable& table = deps_.routes->refresh();
+    if (table.generation() != routed_generation_) {
+        bool reloaded = routed_generation_ != 0;
+        routed_generation_ = table.generation();
+        if (reloaded) reroute_queue();
+    }
     notices_.clear();
     scheduler_.advance(notices_);
     for (const auto& n : notices_) on_notice(n);
@@ -336,12 +379,15 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
                 break;
         }
     }
-    if (bounces.empty()) return;
-    if (message != nullptr) {
-        bounce(*message, std::move(bounces));
-    } else {
-        bounce_later(t.queue_id, std::move(bounces));
+    if (!bounces.empty()) {
+        if (message != nullptr) {
+            bounce(*message, std::move(bounces));
+        } else {
+            bounce_later(t.queue_id, std::move(bounces));
+        }
     }
+    // A reload came while this transaction ran: what is left of the message follows it now.
+    if (reroute_after_transaction_.count(t.queue_id)) reroute_if_idle(t.queue_id);
 }
 
 void Delivery::bounce(const LoadedMessage& message, std::vector<queue::DsnRecipient> recipients) {

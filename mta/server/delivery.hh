@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "mta/base/clock.hh"
@@ -126,6 +127,8 @@ private:
     struct Loading;
     struct BounceWrite;
     void admit(const queue::QueuedMessage& m);
+    void reroute_queue();
+    bool reroute_if_idle(uint64_t queue_id);
     std::optional<queue::DestinationId> destination_for(const router::RouteTable& table,
                                                          std::string_view address,
                                                          uint64_t size, std::string* why);
@@ -156,6 +159,8 @@ private:
     std::unordered_map<std::string, std::unique_ptr<tls::TlsContext>> tls_contexts_;
     std::vector<queue::Notice> notices_;
     std::vector<queue::RecipientDecision> decisions_;
+    uint64_t routed_generation_ = 0;  // the route table the scheduled recipients were routed by
+    std::unordered_set<uint64_t> reroute_after_transaction_;
     DeliveryStats stats_;
 };
 

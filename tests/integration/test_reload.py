@@ -257,3 +257,34 @@ def test_reload_picks_up_renewed_certificate(gateway_factory, workdir):
         assert "reload refused" in err and "listeners[0].tls" in err, err
         assert served_common_name(gw) == "new.gw.test.example"
         before.expect("RSET", "250 ")
+
+
+def test_reload_reroutes_mail_already_queued(gateway_factory, sinks):
+    """Mail deferred on a dead smart host follows a reload that fixes the route at its next
+    attempt (as Postfix re-resolves each time): not at once, since its retry time stays, and
+    at once on `queue flush`."""
+    _, b = sinks
+    gw = gateway_factory({"connectors": [{"name": "outbound", "address_spaces": ["*"],
+                                          "smart_hosts": ["127.0.0.1:%d" % free_port()]}],
+                          "delivery": {"retry": {"initial_s": 600, "max_s": 3600}}}, threads=1)
+    qid = send(gw, b"queued-before-reload")
+    deadline = time.monotonic() + 15
+    while "status=deferred" not in gw.log_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "status=deferred" in gw.log_text(), gw.log_tail()
+    gw.rewrite_config(routes_to(b.port))
+    said = reload_and_read_outcome(gw, "cli")
+    assert "configuration reloaded" in said, said
+    deadline = time.monotonic() + 5
+    while "queued messages routed again" not in gw.log_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "1 queued messages routed again" in gw.log_text(), gw.log_tail()
+    time.sleep(1.5)
+    assert b.messages() == [], "a reload made deferred mail due before its retry time"
+    p = gw.cli("queue", "flush", qid)
+    assert p.returncode == 0, p.stderr.decode()
+    assert b.wait_for(b"queued-before-reload"), gw.log_tail()
+    deadline = time.monotonic() + 5
+    while gw.queue_list() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert gw.queue_list() == []
