@@ -184,3 +184,19 @@ def test_default_config_is_what_the_unit_expects(installed):
     assert config["metrics"]["address"].startswith("127.0.0.1:")        # loopback only
     with open(installed.under_prefix(TMPFILES)) as f:
         assert re.search(r"(?m)^d /var/spool/ringmta 0700 ringmta ringmta", f.read())
+
+
+def test_reinstall_keeps_an_edited_config(installed):
+    """A second `meson install` over an edited config leaves the operator's file alone; the
+    default stays available beside the other data files."""
+    build_dir = os.path.dirname(os.path.dirname(ringmta_bin()))
+    config = installed.path(os.path.join(installed.config_dir, "ringmta.json"))
+    edited = '{"server": {"hostname": "edited.example"}}\n'
+    with open(config, "w") as f:
+        f.write(edited)
+    r = subprocess.run(["meson", "install", "-C", build_dir, "--no-rebuild", "--destdir",
+                        installed.destdir], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with open(config) as f:
+        assert f.read() == edited
+    assert os.path.isfile(installed.under_prefix("share/ringmta/ringmta.json"))
