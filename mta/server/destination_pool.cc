@@ -178,6 +178,21 @@ void DestinationPool::resolved(dns::LookupOutcome outcome, std::vector<Host> hos
     pump();
 }
 
+std::string DestinationPool::tls_key(const Host& host) {
+    return host.address.to_string() + ":" + std::to_string(host.port);
+}
+
+bool DestinationPool::tls_broken(const Host& host) const {
+    auto it = tls_broken_until_ms_.find(tls_key(host));
+    return it != tls_broken_until_ms_.end() && it->second > delivery_.shard().now_ms();
+}
+
+bool DestinationPool::plaintext_fallback_allowed() const {
+    // As Postfix: never when we hold credentials that may not travel without TLS.
+    return spec_.tls_mode == router::TlsMode::opportunistic &&
+           (spec_.auth_username.empty() || spec_.auth_allow_plaintext);
+}
+
 uint64_t DestinationPool::host_down_ms() const {
     // Long enough not to hammer a dead host, never longer than the retry schedule.
     return uint64_t(std::min<uint32_t>(60, delivery_.config().delivery.retry.initial_s)) * 1000;
@@ -227,6 +242,7 @@ bool DestinationPool::open_connection() {
     cc.peer_name = host.name;
     cc.peer_address = host.address.to_string();
     cc.tls = tls_policy(spec_.tls_mode);
+    if (cc.tls == smtp::TlsPolicy::opportunistic && tls_broken(host)) cc.tls = smtp::TlsPolicy::none;
     cc.auth_username = spec_.auth_username;
     cc.auth_password = password_;
     cc.auth_allow_plaintext = spec_.auth_allow_plaintext;
@@ -334,6 +350,18 @@ void DestinationPool::on_session_closed(smtp::ClientSession& session,
             host_down_until_ms_[host_index] = delivery_.shard().now_ms() + host_down_ms();
         last_connect_error_ = failure.diagnostic;
         MTA_LOG_WARN("connector=%s: %s", spec_.name.c_str(), failure.diagnostic.c_str());
+    } else if (setup_failed && failure.kind == smtp::ClientFailureKind::tls_handshake &&
+               plaintext_fallback_allowed() && host_index < hosts_.size()) {
+        // Postfix's "may" level: a failed handshake is retried on a new connection to the same
+        // host without STARTTLS, and the host is remembered so that its next connections go
+        // plaintext at once instead of failing the handshake again.
+        const Host& h = hosts_[host_index];
+        tls_broken_until_ms_[tls_key(h)] = delivery_.shard().now_ms() + tls_broken_ms;
+        if (domain_.empty()) next_host_ = host_index;
+        MTA_LOG_WARN("connector=%s: %s; retrying in plaintext (tls.mode opportunistic), no "
+                     "STARTTLS to %s for %llu s", spec_.name.c_str(), failure.diagnostic.c_str(),
+                     (session.peer() + ":" + std::to_string(h.port)).c_str(),
+                     static_cast<unsigned long long>(tls_broken_ms / 1000));
     } else if (setup_failed) {
         // TLS or AUTH policy failures, EHLO refused: the destination answers but will not take
         // mail from us as configured. Defer what waits; the retry policy spaces the attempts.

@@ -159,6 +159,12 @@ void ClientSession::on_closed() {
     if (closed_reported_) return;
     closed_reported_ = true;
     ClientFailure failure = protocol_.failure();
+    if (handshaking_ && failure.kind == ClientFailureKind::none) {
+        // A peer that hangs up instead of completing the handshake failed it.
+        handshaking_ = false;
+        protocol_.tls_failed("connection closed by peer during the TLS handshake");
+        failure = protocol_.failure();
+    }
     if (protocol_.waiting_for() != ClientWait::none && failure.kind == ClientFailureKind::none) {
         // The peer went away while we waited for something: defer what is pending.
         protocol_.connection_lost("connection closed by peer");
