@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "mta/base/clock.hh"
 #include "mta/base/log.hh"
 #include "mta/server/delivery.hh"
 
@@ -67,6 +68,7 @@ std::string DestinationPool::relay_of(const smtp::ClientSession& session) const 
 void DestinationPool::enqueue(const queue::Transaction& t) {
     auto job = std::make_unique<Job>();
     job->t = t;
+    job->enqueued_us = base::monotonic_us();
     Job* raw = job.get();
     waiting_.push_back(std::move(job));
     delivery_.acquire(t.queue_id, [this, raw](LoadedMessage* m) {
@@ -275,6 +277,8 @@ void DestinationPool::start(smtp::ClientSession& session, std::unique_ptr<Job> j
     m.envelope = &j.message->envelope;
     m.recipients = j.t.recipients;
     m.content = std::span(&j.content_piece, 1);
+    j.started_us = base::monotonic_us();
+    j.fresh_connection = session.transactions() == 0;
     running_[&session] = std::move(job);
     ++delivery_.stats_mut().transactions;
     if (session.transactions() > 0) ++delivery_.stats_mut().connections_reused;
@@ -322,7 +326,18 @@ void DestinationPool::on_transaction_done(smtp::ClientSession& session,
         diagnostics.push_back(found ? found->diagnostic : "no result");
         statuses.push_back(found && !found->enhanced.empty() ? found->enhanced : "4.0.0");
     }
-    delivery_.complete(job->t, mapped, diagnostics, statuses, relay_of(session), job->message);
+    AttemptTimes attempt;
+    attempt.next_hop_dsn = session.capabilities().dsn;
+    attempt.transfer_s = double(base::monotonic_us() - job->started_us) / 1e6;
+    if (job->fresh_connection && session.connected_us() != 0 && session.ready_us() != 0) {
+        // From the job's arrival in the pool (or the connect, if earlier): DNS and the TCP
+        // connect. A reused connection set nothing up for this job.
+        uint64_t from_us = std::min(job->enqueued_us, session.opened_us());
+        attempt.connect_s = double(session.connected_us() - from_us) / 1e6;
+        attempt.setup_s = double(session.ready_us() - session.connected_us()) / 1e6;
+    }
+    delivery_.complete(job->t, mapped, diagnostics, statuses, relay_of(session), job->message,
+                       attempt);
     delivery_.release(job->message);
 }
 
@@ -379,7 +394,10 @@ void DestinationPool::finish_job(std::unique_ptr<Job> job, queue::RecipientResul
     std::vector<queue::RecipientResult> results(job->t.recipients.size(), result);
     std::vector<std::string> diagnostics(job->t.recipients.size(), diagnostic);
     std::vector<std::string> statuses(job->t.recipients.size(), status);
-    delivery_.complete(job->t, results, diagnostics, statuses, relay, job->message);
+    // No transaction ran: the time went into trying to connect (DNS included).
+    AttemptTimes attempt;
+    attempt.connect_s = double(base::monotonic_us() - job->enqueued_us) / 1e6;
+    delivery_.complete(job->t, results, diagnostics, statuses, relay, job->message, attempt);
     if (job->message) delivery_.release(job->message);
 }
 

@@ -51,6 +51,9 @@ private:
         LoadedMessage* message = nullptr;
         bool loaded = false;
         std::string_view content_piece;
+        uint64_t enqueued_us = 0;  // monotonic, for the delays= of the log line
+        uint64_t started_us = 0;
+        bool fresh_connection = false;  // its session was opened for it (or for a job before)
     };
     struct Host {
         std::string name;

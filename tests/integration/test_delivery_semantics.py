@@ -1,10 +1,12 @@
 # Outbound delivery semantics that follow Postfix: opportunistic TLS falls back to plaintext
 # after a failed STARTTLS handshake (and remembers the host), SMTPUTF8 bounces only messages
-# that need it.
+# that need it, NOTIFY=SUCCESS to a next hop without DSN gets a "relayed" DSN while one with
+# DSN gets the parameters passed on, and delivery lines carry delays=a/b/c/d.
+import re
 import smtplib
 
-from delivery_support import (PySink, log_lines, make_message, relay_gateway, send_messages,
-                              wait_delivered_and_clean, wait_for)
+from delivery_support import (PySink, log_lines, make_message, parse_dsn, relay_gateway,
+                              send_messages, wait_delivered_and_clean, wait_for)
 
 NO_SMTPUTF8 = ("PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "SIZE 104857600")
 
@@ -114,3 +116,91 @@ def test_smtputf8_only_bounces_messages_that_need_it(gateway_factory):
     finally:
         sink.stop()
         bounces.stop()
+
+
+# ---------------------------------------------------------------- NOTIFY=SUCCESS
+
+def send_with_notify(port, tag):
+    """bob asks for NOTIFY=SUCCESS,FAILURE with an ORCPT; carol says nothing."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        client.ehlo("client.test")
+        assert client.mail("alice@sender.test", ["RET=HDRS", "ENVID=env+2B1"])[0] == 250
+        assert client.rcpt("bob@dest.test", ["NOTIFY=SUCCESS,FAILURE",
+                                             "ORCPT=rfc822;bob@dest.test"])[0] == 250
+        assert client.rcpt("carol@dest.test")[0] == 250
+        assert client.data(make_message(tag, 0))[0] == 250
+
+
+def test_notify_success_to_a_next_hop_without_dsn_sends_a_relayed_dsn(gateway_factory):
+    sink = PySink().start()  # no DSN offered
+    bounces = PySink(name="sender-mx").start()
+    try:
+        gw = relay_gateway(gateway_factory, [sink.port], connectors=[sender_route(bounces)])
+        send_with_notify(gw.port, "relayed")
+        wait_for(lambda: sink.count() >= 1 and bounces.count() >= 1, 20,
+                 "the message and a relayed DSN", detail=lambda: gw.log_tail(15))
+        wait_delivered_and_clean(gw)
+        got = sink.snapshot()[0]
+        assert all(b"NOTIFY" not in c and b"ENVID" not in c for c in got.commands), got.commands
+        dsns = bounces.snapshot()
+        assert len(dsns) == 1, dsns
+        assert dsns[0].sender == "" and dsns[0].recipients == ["alice@sender.test"]
+        msg, fields = parse_dsn(dsns[0].content)
+        assert msg["Subject"] == "Successful Mail Delivery Report", msg["Subject"]
+        assert fields.get("action") == "relayed" and fields.get("status") == "2.0.0", fields
+        assert fields.get("final-recipient") == "rfc822; bob@dest.test", fields
+        assert fields.get("remote-mta") == "dns; 127.0.0.1", fields
+        assert fields.get("diagnostic-code") == "smtp; 250 2.0.0 Ok: stored", fields
+        # Only bob asked; carol (NOTIFY unset) gets no success report.
+        assert b"carol@dest.test" not in dsns[0].content, dsns[0].content.decode()
+        assert any("sender delivery status notification" in l
+                   for l in gw.log_text().splitlines()), gw.log_tail(10)
+    finally:
+        sink.stop()
+        bounces.stop()
+
+
+def test_notify_and_dsn_parameters_are_passed_to_a_next_hop_with_dsn(gateway_factory):
+    sink = PySink(extensions=PySink.DEFAULT_EXTENSIONS + ("DSN",)).start()
+    bounces = PySink(name="sender-mx").start()
+    try:
+        gw = relay_gateway(gateway_factory, [sink.port], connectors=[sender_route(bounces)])
+        send_with_notify(gw.port, "passed")
+        wait_for(lambda: sink.count() >= 1, 20, "the message", detail=lambda: gw.log_tail(15))
+        wait_delivered_and_clean(gw)
+        got = sink.snapshot()[0]
+        assert got.commands[0].endswith(b" RET=HDRS ENVID=env+2B1"), got.commands
+        assert got.commands[1] == (b"RCPT TO:<bob@dest.test> NOTIFY=SUCCESS,FAILURE "
+                                   b"ORCPT=rfc822;bob@dest.test"), got.commands
+        assert got.commands[2] == b"RCPT TO:<carol@dest.test>", got.commands
+        # The next hop reports success itself: no DSN from us.
+        assert bounces.count() == 0, bounces.snapshot()
+    finally:
+        sink.stop()
+        bounces.stop()
+
+
+# ---------------------------------------------------------------- delays=
+
+DELAYS = re.compile(r"delay=(\d+\.\d{3}), delays=([0-9.]+)/([0-9.]+)/([0-9.]+)/([0-9.]+), dsn=")
+
+
+def test_delivery_lines_carry_postfix_delays(gateway_factory):
+    sink = PySink().start()
+    try:
+        gw = relay_gateway(gateway_factory, [sink.port])
+        send_messages(gw.port, "delays", 1)
+        wait_delivered_and_clean(gw)
+        sent = log_lines(gw, "sent")
+        assert len(sent) == 1, sent
+        m = DELAYS.search(sent[0])
+        assert m, sent[0]
+        total = float(m.group(1))
+        parts = [float(x) for x in m.groups()[1:]]
+        for text in m.groups()[1:]:
+            # Postfix's style: at most two decimals, no trailing zeros, "0" for nothing.
+            assert re.fullmatch(r"0|[1-9]\d*|\d+\.\d?[1-9]", text), sent[0]
+        assert abs(sum(parts) - total) <= 0.05, sent[0]
+        assert ", connector=smarthost, delay=" in sent[0], sent[0]
+    finally:
+        sink.stop()
