@@ -244,7 +244,8 @@ bool DestinationPool::open_connection() {
     cc.peer_name = host.name;
     cc.peer_address = host.address.to_string();
     cc.tls = tls_policy(spec_.tls_mode);
-    if (cc.tls == smtp::TlsPolicy::opportunistic && tls_broken(host)) cc.tls = smtp::TlsPolicy::none;
+    if (cc.tls == smtp::TlsPolicy::opportunistic && tls_broken(host))
+        cc.tls = smtp::TlsPolicy::none;
     cc.auth_username = spec_.auth_username;
     cc.auth_password = password_;
     cc.auth_allow_plaintext = spec_.auth_allow_plaintext;
