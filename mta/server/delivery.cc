@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <random>
 
 #include "mta/base/log.hh"
@@ -44,6 +45,17 @@ std::string remote_reply(const std::string& diagnostic) {
     return reply;
 }
 
+// Postfix's delays= number: seconds with at most two decimals, trailing zeros dropped, so
+// 0.004 is "0", 0.1 is "0.1" and 12 is "12".
+std::string delays_text(double s) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", s < 0 ? 0.0 : s);
+    std::string out = buf;
+    while (out.back() == '0') out.pop_back();
+    if (out.back() == '.') out.pop_back();
+    return out;
+}
+
 std::string remote_host(const std::string& relay) {
     size_t bracket = relay.find('[');
     return bracket == std::string::npos ? std::string() : relay.substr(0, bracket);
@@ -62,6 +74,7 @@ struct Delivery::BounceWrite {
     engine::SpoolAppend append;
     uint64_t original_queue_id = 0;
     bool delay_warning = false;  // a delay notice (RFC 3464 action "delayed"), not a bounce
+    bool success = false;        // a success notice (NOTIFY=SUCCESS: "relayed")
 };
 
 Delivery::Delivery(Deps deps, std::shared_ptr<const config::Config> config)
@@ -295,7 +308,7 @@ void Delivery::journal(uint64_t queue_id, uint32_t index, queue::Outcome outcome
 void Delivery::complete(const queue::Transaction& t, std::span<const queue::RecipientResult> results,
                         std::span<const std::string> diagnostics,
                         std::span<const std::string> statuses, const std::string& relay,
-                        const LoadedMessage* message) {
+                        const LoadedMessage* message, const AttemptTimes& attempt) {
     scheduler_.complete(t, results, decisions_);
     const queue::QueuedMessage* qm = deps_.index->find(t.queue_id);
     std::string id = queue::format_queue_id(t.queue_id);
@@ -319,7 +332,13 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
     double delay_s = qm ? double(base::realtime_us() - qm->arrival_us) / 1e6 : 0.0;
     const queue::DestinationKey* key = scheduler_.stats(t.destination).key;
     std::string connector = key ? key->next_hop.substr(0, key->next_hop.find('#')) : "?";
-    std::vector<queue::DsnRecipient> bounces;
+    // delays=a/b/c/d: a is what delay= holds beyond this attempt's own b, c and d (the time
+    // in the queue and waiting in the pool), so the four add up to delay=.
+    double measured_s = attempt.connect_s + attempt.setup_s + attempt.transfer_s;
+    std::string delays = delays_text(delay_s - measured_s) + "/" +
+                         delays_text(attempt.connect_s) + "/" + delays_text(attempt.setup_s) +
+                         "/" + delays_text(attempt.transfer_s);
+    std::vector<queue::DsnRecipient> bounces, successes;
     uint64_t now_us = base::realtime_us();
     for (const queue::RecipientDecision& d : decisions_) {
         size_t pos = 0;
@@ -343,8 +362,9 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
             case queue::Verdict::requeued: verdict = event = "requeued"; break;
         }
         MTA_LOG_EVENT(id, event,
-                      "to=<%s>, relay=%s, connector=%s, delay=%.3f, dsn=%s, status=%s (%s)",
-                      address.c_str(), relay.c_str(), connector.c_str(), delay_s,
+                      "to=<%s>, relay=%s, connector=%s, delay=%.3f, delays=%s, dsn=%s, "
+                      "status=%s (%s)",
+                      address.c_str(), relay.c_str(), connector.c_str(), delay_s, delays.c_str(),
                       d.verdict == queue::Verdict::delivered && status.empty() ? "2.0.0"
                                                                                 : status.c_str(),
                       verdict, diagnostic.c_str());
@@ -353,6 +373,20 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
                 ++stats_.delivered;
                 if (observe_delivery_latency && qm) observe_delivery_latency(now_us - qm->arrival_us);
                 journal(t.queue_id, d.index, queue::Outcome::delivered, d.attempts, 0, diagnostic);
+                // RFC 3461 5.2.2: a next hop without DSN cannot pass NOTIFY=SUCCESS on, so the
+                // sender hears "relayed" from us.
+                if (!attempt.next_hop_dsn && message != nullptr &&
+                    queue::dsn_wanted(message->envelope.recipients[d.index].notify,
+                                      queue::DsnAction::relayed)) {
+                    queue::DsnRecipient s;
+                    s.index = d.index;
+                    s.action = queue::DsnAction::relayed;
+                    s.status = status.empty() ? "2.0.0" : status;
+                    s.remote_mta = remote_host(relay);
+                    s.diagnostic = diagnostic;
+                    s.last_attempt_us = now_us;
+                    successes.push_back(s);
+                }
                 break;
             case queue::Verdict::failed:
             case queue::Verdict::expired: {
@@ -379,6 +413,9 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
                 break;
         }
     }
+    // Apart from any bounce, as Postfix does: a success report and a failure report are
+    // different messages with different subjects.
+    if (!successes.empty()) bounce(*message, std::move(successes));
     if (!bounces.empty()) {
         if (message != nullptr) {
             bounce(*message, std::move(bounces));
@@ -400,7 +437,8 @@ void Delivery::bounce(const LoadedMessage& message, std::vector<queue::DsnRecipi
     auto dsn = queue::build_dsn(message.envelope, message.content, recipients, options);
     if (!dsn) return;  // null sender, or NOTIFY says no
     bool delay_warning = !recipients.empty() && recipients[0].action == queue::DsnAction::delayed;
-    auto* write = new BounceWrite{std::move(*dsn), {}, message.queue_id, delay_warning};
+    bool success = !recipients.empty() && recipients[0].action == queue::DsnAction::relayed;
+    auto* write = new BounceWrite{std::move(*dsn), {}, message.queue_id, delay_warning, success};
     write->dsn.envelope.queue_id = options.bounce_queue_id;
     write->dsn.envelope.arrival_us = options.now_us;
     write->dsn.envelope.shard = uint16_t(deps_.shard->index());
@@ -413,17 +451,20 @@ void Delivery::bounce(const LoadedMessage& message, std::vector<queue::DsnRecipi
         auto* w = static_cast<BounceWrite*>(a->owner);
         std::string id = queue::format_queue_id(w->dsn.envelope.queue_id);
         std::string original = queue::format_queue_id(w->original_queue_id);
-        const char* kind = w->delay_warning ? "delay" : "non-delivery";
+        const char* kind = w->success ? "delivery status"
+                           : w->delay_warning ? "delay" : "non-delivery";
+        const char* event = w->success ? "success_notice"
+                            : w->delay_warning ? "delay_warning" : "bounce";
         if (durable) {
             // Postfix's pair: the original message names its notification, and the
             // notification is a message of its own, queued like any other.
-            MTA_LOG_EVENT(original, w->delay_warning ? "delay_warning" : "bounce",
+            MTA_LOG_EVENT(original, event,
                           "sender %s notification: %s", kind, id.c_str());
             MTA_LOG_EVENT(id, "queued",
                           "client=[local], from=<>, to=<%s>, nrcpt=1, size=%zu, queued",
                           w->dsn.envelope.recipients[0].address.c_str(), w->dsn.content.size());
         } else {
-            MTA_LOG_EVENT_ERROR(original, "bounce", "could not spool the sender %s notification %s",
+            MTA_LOG_EVENT_ERROR(original, event, "could not spool the sender %s notification %s",
                                 kind, id.c_str());
         }
         delete w;

@@ -54,6 +54,15 @@ struct DeliveryStats {
     uint64_t connections_reused = 0;  // transactions started on an already used connection
 };
 
+// What the pool knows of one attempt besides the results: for the delays= of the log line
+// (Postfix's b, c and d; a is the rest of delay=) and for NOTIFY=SUCCESS.
+struct AttemptTimes {
+    double connect_s = 0;   // connection setup, DNS included (0 on a reused connection)
+    double setup_s = 0;     // greeting, EHLO, STARTTLS and AUTH (0 on a reused connection)
+    double transfer_s = 0;  // MAIL to the reply after the content
+    bool next_hop_dsn = true;  // the next hop offered DSN, so NOTIFY went on with the RCPT
+};
+
 class Delivery {
 public:
     struct Deps {
@@ -121,7 +130,8 @@ public:
     // The results of one transaction (or of one that could not run): journal, bounce, log.
     void complete(const queue::Transaction& t, std::span<const queue::RecipientResult> results,
                   std::span<const std::string> diagnostics, std::span<const std::string> statuses,
-                  const std::string& relay, const LoadedMessage* message);
+                  const std::string& relay, const LoadedMessage* message,
+                  const AttemptTimes& attempt = {});
 
 private:
     struct Loading;

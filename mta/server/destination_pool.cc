@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "mta/base/clock.hh"
 #include "mta/base/log.hh"
 #include "mta/server/delivery.hh"
 
@@ -67,6 +68,7 @@ std::string DestinationPool::relay_of(const smtp::ClientSession& session) const 
 void DestinationPool::enqueue(const queue::Transaction& t) {
     auto job = std::make_unique<Job>();
     job->t = t;
+    job->enqueued_us = base::monotonic_us();
     Job* raw = job.get();
     waiting_.push_back(std::move(job));
     delivery_.acquire(t.queue_id, [this, raw](LoadedMessage* m) {
@@ -178,6 +180,21 @@ void DestinationPool::resolved(dns::LookupOutcome outcome, std::vector<Host> hos
     pump();
 }
 
+std::string DestinationPool::tls_key(const Host& host) {
+    return host.address.to_string() + ":" + std::to_string(host.port);
+}
+
+bool DestinationPool::tls_broken(const Host& host) const {
+    auto it = tls_broken_until_ms_.find(tls_key(host));
+    return it != tls_broken_until_ms_.end() && it->second > delivery_.shard().now_ms();
+}
+
+bool DestinationPool::plaintext_fallback_allowed() const {
+    // As Postfix: never when we hold credentials that may not travel without TLS.
+    return spec_.tls_mode == router::TlsMode::opportunistic &&
+           (spec_.auth_username.empty() || spec_.auth_allow_plaintext);
+}
+
 uint64_t DestinationPool::host_down_ms() const {
     // Long enough not to hammer a dead host, never longer than the retry schedule.
     return uint64_t(std::min<uint32_t>(60, delivery_.config().delivery.retry.initial_s)) * 1000;
@@ -227,6 +244,8 @@ bool DestinationPool::open_connection() {
     cc.peer_name = host.name;
     cc.peer_address = host.address.to_string();
     cc.tls = tls_policy(spec_.tls_mode);
+    if (cc.tls == smtp::TlsPolicy::opportunistic && tls_broken(host))
+        cc.tls = smtp::TlsPolicy::none;
     cc.auth_username = spec_.auth_username;
     cc.auth_password = password_;
     cc.auth_allow_plaintext = spec_.auth_allow_plaintext;
@@ -259,6 +278,8 @@ void DestinationPool::start(smtp::ClientSession& session, std::unique_ptr<Job> j
     m.envelope = &j.message->envelope;
     m.recipients = j.t.recipients;
     m.content = std::span(&j.content_piece, 1);
+    j.started_us = base::monotonic_us();
+    j.fresh_connection = session.transactions() == 0;
     running_[&session] = std::move(job);
     ++delivery_.stats_mut().transactions;
     if (session.transactions() > 0) ++delivery_.stats_mut().connections_reused;
@@ -306,7 +327,18 @@ void DestinationPool::on_transaction_done(smtp::ClientSession& session,
         diagnostics.push_back(found ? found->diagnostic : "no result");
         statuses.push_back(found && !found->enhanced.empty() ? found->enhanced : "4.0.0");
     }
-    delivery_.complete(job->t, mapped, diagnostics, statuses, relay_of(session), job->message);
+    AttemptTimes attempt;
+    attempt.next_hop_dsn = session.capabilities().dsn;
+    attempt.transfer_s = double(base::monotonic_us() - job->started_us) / 1e6;
+    if (job->fresh_connection && session.connected_us() != 0 && session.ready_us() != 0) {
+        // From the job's arrival in the pool (or the connect, if earlier): DNS and the TCP
+        // connect. A reused connection set nothing up for this job.
+        uint64_t from_us = std::min(job->enqueued_us, session.opened_us());
+        attempt.connect_s = double(session.connected_us() - from_us) / 1e6;
+        attempt.setup_s = double(session.ready_us() - session.connected_us()) / 1e6;
+    }
+    delivery_.complete(job->t, mapped, diagnostics, statuses, relay_of(session), job->message,
+                       attempt);
     delivery_.release(job->message);
 }
 
@@ -334,6 +366,18 @@ void DestinationPool::on_session_closed(smtp::ClientSession& session,
             host_down_until_ms_[host_index] = delivery_.shard().now_ms() + host_down_ms();
         last_connect_error_ = failure.diagnostic;
         MTA_LOG_WARN("connector=%s: %s", spec_.name.c_str(), failure.diagnostic.c_str());
+    } else if (setup_failed && failure.kind == smtp::ClientFailureKind::tls_handshake &&
+               plaintext_fallback_allowed() && host_index < hosts_.size()) {
+        // Postfix's "may" level: a failed handshake is retried on a new connection to the same
+        // host without STARTTLS, and the host is remembered so that its next connections go
+        // plaintext at once instead of failing the handshake again.
+        const Host& h = hosts_[host_index];
+        tls_broken_until_ms_[tls_key(h)] = delivery_.shard().now_ms() + tls_broken_ms;
+        if (domain_.empty()) next_host_ = host_index;
+        MTA_LOG_WARN("connector=%s: %s; retrying in plaintext (tls.mode opportunistic), no "
+                     "STARTTLS to %s for %llu s", spec_.name.c_str(), failure.diagnostic.c_str(),
+                     (session.peer() + ":" + std::to_string(h.port)).c_str(),
+                     static_cast<unsigned long long>(tls_broken_ms / 1000));
     } else if (setup_failed) {
         // TLS or AUTH policy failures, EHLO refused: the destination answers but will not take
         // mail from us as configured. Defer what waits; the retry policy spaces the attempts.
@@ -351,7 +395,10 @@ void DestinationPool::finish_job(std::unique_ptr<Job> job, queue::RecipientResul
     std::vector<queue::RecipientResult> results(job->t.recipients.size(), result);
     std::vector<std::string> diagnostics(job->t.recipients.size(), diagnostic);
     std::vector<std::string> statuses(job->t.recipients.size(), status);
-    delivery_.complete(job->t, results, diagnostics, statuses, relay, job->message);
+    // No transaction ran: the time went into trying to connect (DNS included).
+    AttemptTimes attempt;
+    attempt.connect_s = double(base::monotonic_us() - job->enqueued_us) / 1e6;
+    delivery_.complete(job->t, results, diagnostics, statuses, relay, job->message, attempt);
     if (job->message) delivery_.release(job->message);
 }
 

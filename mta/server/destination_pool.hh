@@ -51,6 +51,9 @@ private:
         LoadedMessage* message = nullptr;
         bool loaded = false;
         std::string_view content_piece;
+        uint64_t enqueued_us = 0;  // monotonic, for the delays= of the log line
+        uint64_t started_us = 0;
+        bool fresh_connection = false;  // its session was opened for it (or for a job before)
     };
     struct Host {
         std::string name;
@@ -64,6 +67,10 @@ private:
     // Opens a connection to the next usable host; false when every host is marked down.
     bool open_connection();
     uint64_t host_down_ms() const;
+    // Opportunistic TLS: hosts whose STARTTLS handshake failed get plaintext for a while.
+    static std::string tls_key(const Host& host);
+    bool tls_broken(const Host& host) const;
+    bool plaintext_fallback_allowed() const;
     void start(smtp::ClientSession& session, std::unique_ptr<Job> job);
     void finish_job(std::unique_ptr<Job> job, queue::RecipientResult result,
                     const std::string& status, const std::string& diagnostic,
@@ -91,6 +98,13 @@ private:
     size_t next_host_ = 0;            // smart hosts: round-robin position
     // Per entry of hosts_: until when it is skipped after a failed connect (monotonic ms).
     std::vector<uint64_t> host_down_until_ms_;
+    // Opportunistic TLS, as Postfix's "may": after a failed STARTTLS handshake the host is tried
+    // again at once in plaintext, and "address:port" → until when STARTTLS is skipped for it
+    // (monotonic ms). An hour: long enough
+    // that a host with a broken TLS stack does not cost every connection a failed handshake
+    // and a reconnect, short enough that a repaired host gets encrypted mail again soon.
+    static constexpr uint64_t tls_broken_ms = 3600 * 1000;
+    std::unordered_map<std::string, uint64_t> tls_broken_until_ms_;
     std::string last_connect_error_ = "no host could be reached";
     unsigned connecting_ = 0;
 };

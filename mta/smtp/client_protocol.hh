@@ -88,7 +88,7 @@ enum class ClientFailureKind : uint8_t {
     ehlo,             // EHLO refused with 4xx, or HELO after it refused
     tls_not_offered,  // tls required or verify, no STARTTLS in the EHLO reply
     starttls,         // STARTTLS refused while tls is required or verify
-    tls_handshake,    // tls_failed(): with opportunistic the caller may retry without TLS
+    tls_handshake,    // tls_failed(): with opportunistic the pool retries without TLS
     auth,             // AUTH refused, no usable mechanism, or not allowed without TLS
     service_closing,  // a 421 reply (RFC 5321 3.8), at any point
     rset,             // RSET refused before a new transaction

@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "mta/base/clock.hh"
 #include "mta/base/log.hh"
 #include "mta/engine/shard.hh"
 
@@ -16,7 +17,8 @@ ClientSession::ClientSession(engine::Connection& connection, ClientConfig config
                              ClientTlsSettings tls, ClientSessionOwner& owner,
                              uint32_t idle_timeout_s)
     : connection_(connection), protocol_(config), tls_settings_(std::move(tls)), owner_(owner),
-      peer_(config.peer_name + "[" + config.peer_address + "]"), idle_timeout_s_(idle_timeout_s) {}
+      peer_(config.peer_name + "[" + config.peer_address + "]"), idle_timeout_s_(idle_timeout_s),
+      opened_us_(base::monotonic_us()) {}
 
 ClientSession::~ClientSession() = default;
 
@@ -32,6 +34,7 @@ void ClientSession::on_connected(int result) {
         return;
     }
     connected_ = true;
+    connected_us_ = base::monotonic_us();
     arm_deadline();
 }
 
@@ -67,6 +70,7 @@ void ClientSession::act(ClientAction action) {
             break;
         case ClientAction::ready:
             idle_ = true;
+            if (ready_us_ == 0) ready_us_ = base::monotonic_us();
             if (in_transaction_) {
                 in_transaction_ = false;
                 owner_.on_transaction_done(*this, protocol_.results());
@@ -159,6 +163,12 @@ void ClientSession::on_closed() {
     if (closed_reported_) return;
     closed_reported_ = true;
     ClientFailure failure = protocol_.failure();
+    if (handshaking_ && failure.kind == ClientFailureKind::none) {
+        // A peer that hangs up instead of completing the handshake failed it.
+        handshaking_ = false;
+        protocol_.tls_failed("connection closed by peer during the TLS handshake");
+        failure = protocol_.failure();
+    }
     if (protocol_.waiting_for() != ClientWait::none && failure.kind == ClientFailureKind::none) {
         // The peer went away while we waited for something: defer what is pending.
         protocol_.connection_lost("connection closed by peer");

@@ -54,6 +54,12 @@ public:
     engine::Connection& connection() { return connection_; }
     bool tls_active() const { return protocol_.tls_active(); }
     const ClientFailure& failure() const { return protocol_.failure(); }
+    const ServerCapabilities& capabilities() const { return protocol_.capabilities(); }
+    // Monotonic microseconds, for the delays= of log lines: the connect started, TCP got
+    // through, and greeting/EHLO/TLS/AUTH were done (0 until then).
+    uint64_t opened_us() const { return opened_us_; }
+    uint64_t connected_us() const { return connected_us_; }
+    uint64_t ready_us() const { return ready_us_; }
     // For the pool's own bookkeeping.
     void* pool_tag = nullptr;
 
@@ -82,6 +88,9 @@ private:
     bool connected_ = false;
     bool closed_reported_ = false;
     uint64_t deadline_ms_ = 0;
+    uint64_t opened_us_ = 0;
+    uint64_t connected_us_ = 0;
+    uint64_t ready_us_ = 0;
     std::string out_;    // plaintext from the protocol, before TLS
     std::string plain_;  // decrypted input
 };

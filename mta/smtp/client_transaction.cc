@@ -24,7 +24,30 @@ bool ends_with_crlf(const std::vector<std::string_view>& pieces) {
     return have == 2 && tail[0] == '\r' && tail[1] == '\n';
 }
 
+bool has_8bit(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) { return uint8_t(c) >= 0x80; });
+}
+
 }  // namespace
+
+bool smtputf8_needed(const queue::Envelope& envelope, std::span<const uint32_t> recipients,
+                     std::span<const std::string_view> content) {
+    if (has_8bit(envelope.sender)) return true;
+    for (uint32_t index : recipients)
+        if (has_8bit(envelope.recipients[index].address)) return true;
+    // The header section ends at the first empty line (stored content is CRLF-clean). The
+    // state carries across pieces, so a line split between pieces is still seen whole.
+    bool line_start = true, empty_line_cr = false;
+    for (std::string_view piece : content) {
+        for (char c : piece) {
+            if (uint8_t(c) >= 0x80) return true;
+            if (empty_line_cr && c == '\n') return false;
+            empty_line_cr = line_start && c == '\r';
+            line_start = c == '\n';
+        }
+    }
+    return false;
+}
 
 const char* recipient_status_name(RecipientStatus status) {
     static constexpr const char* names[] = {"pending", "accepted", "delivered", "deferred",
@@ -51,7 +74,10 @@ ClientAction ClientProtocol::send_message(const ClientMessage& message, std::str
     bdat_sent_bytes_ = 0;
 
     bool binary = envelope_->body_type == queue::BodyType::binary_mime;
-    if (envelope_->smtputf8 && !caps_.smtputf8) {
+    // RFC 6531 3.4: only a message that needs SMTPUTF8 (non-ASCII addresses or header section)
+    // bounces; one that merely asked for it goes without the parameter, as Postfix does.
+    if (envelope_->smtputf8 && !caps_.smtputf8 &&
+        smtputf8_needed(*envelope_, message.recipients, content_)) {
         return refuse_message("5.6.7", "SMTPUTF8 not supported by next hop: host " + peer_ +
                                            " does not offer SMTPUTF8");
     }

@@ -35,6 +35,13 @@ enum class RecipientStatus : uint8_t {
 
 const char* recipient_status_name(RecipientStatus status);
 
+// Whether the message cannot be relayed without SMTPUTF8 (RFC 6531 3.4): a non-ASCII byte in
+// the sender, in one of `recipients` (indices into envelope.recipients) or in the header
+// section of `content` (up to the first empty line). A non-ASCII body needs only 8BITMIME.
+// Decided at delivery time from what the spool holds, so records of any age answer the same.
+bool smtputf8_needed(const queue::Envelope& envelope, std::span<const uint32_t> recipients,
+                     std::span<const std::string_view> content);
+
 struct RecipientResult {
     uint32_t recipient = 0;  // index into envelope->recipients
     RecipientStatus status = RecipientStatus::pending;

@@ -143,12 +143,13 @@ def log_lines(gw, status):
 # ---------------------------------------------------------------- scripted smart host
 
 class SinkMessage:
-    def __init__(self, sender, recipients, content, wire, connection):
+    def __init__(self, sender, recipients, content, wire, connection, commands=()):
         self.sender = sender            # str, "" for the null reverse path
         self.recipients = recipients    # [str]
         self.content = content          # bytes after dot-unstuffing, without the final dot
         self.wire = wire                # bytes as received between 354 and the dot line
         self.connection = connection    # index of the connection it came on
+        self.commands = list(commands)  # the MAIL and RCPT lines (bytes, without CRLF)
 
     def __repr__(self):
         return "SinkMessage(%r -> %r, %d bytes)" % (self.sender, self.recipients,
@@ -166,12 +167,22 @@ class PySink:
     idle_close_s: between transactions, a connection silent this long is closed without a word.
     rcpt_421_every: every Nth transaction (counted at MAIL) gets `421` to its first RCPT, then
     the connection is closed.
+    extensions: the EHLO keywords offered (default PIPELINING, 8BITMIME, SMTPUTF8,
+    ENHANCEDSTATUSCODES, SIZE).
+    starttls: with STARTTLS among the extensions, the answer to it: "garbage" (220, then bytes
+    that are no TLS handshake, then close) or a reply line such as "454 4.7.0 TLS not available".
     """
 
+    DEFAULT_EXTENSIONS = ("PIPELINING", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES",
+                          "SIZE 104857600")
+
     def __init__(self, host="127.0.0.1", port=None, reject_rcpt=None, idle_close_s=None,
-                 rcpt_421_every=0, name="sink"):
+                 rcpt_421_every=0, name="sink", extensions=DEFAULT_EXTENSIONS, starttls=None):
         self.host = host
         self.name = name
+        self.extensions = list(extensions)
+        self.starttls = starttls
+        self.starttls_connections = []  # indices of the connections that sent STARTTLS
         self.reject_rcpt = {k.lower(): v for k, v in (reject_rcpt or {}).items()}
         self.idle_close_s = idle_close_s
         self.rcpt_421_every = rcpt_421_every
@@ -247,7 +258,7 @@ class PySink:
             conn.close()
 
     def _dialogue(self, conn, reader, index):
-        sender, rcpts, fail_this = None, [], False
+        sender, rcpts, fail_this, commands = None, [], False, []
         while True:
             idle = sender is None and self.idle_close_s is not None
             conn.settimeout(self.idle_close_s if idle else 30)
@@ -261,16 +272,26 @@ class PySink:
                 raise _Closed()
             verb = line[:4].upper()
             if verb in (b"EHLO", b"HELO"):
-                conn.sendall(b"250-%s\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"
-                             b"250-ENHANCEDSTATUSCODES\r\n250 SIZE 104857600\r\n"
-                             % self.name.encode())
+                lines = [self.name] + self.extensions
+                conn.sendall(b"".join(b"250%s%s\r\n" % (b" " if i == len(lines) - 1 else b"-",
+                                                          l.encode())
+                                      for i, l in enumerate(lines)))
                 sender, rcpts = None, []
+            elif line.upper() == b"STARTTLS" and "STARTTLS" in self.extensions:
+                with self._lock:
+                    self.starttls_connections.append(index)
+                if self.starttls == "garbage":
+                    conn.sendall(b"220 2.0.0 Ready to start TLS\r\n")
+                    reader._fill()  # the start of the ClientHello
+                    conn.sendall(b"this is not a TLS handshake\r\n")
+                    raise _Closed()
+                conn.sendall(self.starttls.encode() + b"\r\n")
             elif verb == b"MAIL":
                 m = re.match(rb"MAIL FROM:\s*<([^>]*)>", line, re.I)
                 if not m:
                     self._error(conn, "bad MAIL %r" % line)
                     continue
-                sender, rcpts = m.group(1).decode("utf-8", "replace"), []
+                sender, rcpts, commands = m.group(1).decode("utf-8", "replace"), [], [line]
                 with self._lock:
                     self.transactions += 1
                     fail_this = (self.rcpt_421_every and
@@ -292,6 +313,7 @@ class PySink:
                     conn.sendall(reply.encode() + b"\r\n")
                 else:
                     rcpts.append(address)
+                    commands.append(line)
                     conn.sendall(b"250 2.1.5 Ok\r\n")
             elif verb == b"DATA":
                 if sender is None or not rcpts:
@@ -302,7 +324,8 @@ class PySink:
                 content = b"".join(l[1:] if l.startswith(b".") else l
                                    for l in wire.splitlines(keepends=True))
                 with self._lock:
-                    self.messages.append(SinkMessage(sender, rcpts, content, wire, index))
+                    self.messages.append(SinkMessage(sender, rcpts, content, wire, index,
+                                                     commands))
                 conn.sendall(b"250 2.0.0 Ok: stored\r\n")
                 sender, rcpts = None, []
             elif verb == b"RSET":

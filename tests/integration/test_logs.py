@@ -4,6 +4,7 @@
 # for. log.file is reopened on SIGHUP, as logrotate expects.
 import json
 import os
+import re
 import signal
 import smtplib
 import time
@@ -69,6 +70,9 @@ def test_json_events_carry_the_queue_id_of_the_250_reply(gateway_factory):
     assert "to=<bob@dest.test>" in delivered["message"], delivered
     assert "relay=127.0.0.1[127.0.0.1]:%d" % sink.port in delivered["message"], delivered
     assert "dsn=2.0.0, status=sent (" in delivered["message"], delivered
+    # Postfix's delays=a/b/c/d follows delay=, inside the message text like every field.
+    assert re.search(r", connector=smarthost, delay=\d+\.\d{3}, delays=[0-9.]+/[0-9.]+/[0-9.]+/"
+                     r"[0-9.]+, dsn=2\.0\.0, ", delivered["message"]), delivered
     assert removed["message"] == "removed", removed
     assert all(l["level"] == "info" for l in mine), mine
     # The text form must not leak into JSON: the id is a field, not a message prefix.

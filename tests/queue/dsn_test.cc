@@ -447,6 +447,62 @@ TEST(Dsn, SuccessNoticeForNotifySuccess) {
     EXPECT_EQ(field(groups[1], "Status"), "2.0.0");
 }
 
+// What Delivery builds when a next hop without DSN took a NOTIFY=SUCCESS recipient (RFC 3461
+// 5.2.2): "relayed", the remote's 250 as diagnostic, headers only, and nothing about
+// recipients that did not ask.
+TEST(Dsn, RelayedNoticeForNextHopWithoutDsn) {
+    Envelope e = envelope_with({{"bob@dest.example", notify_success | notify_failure,
+                                 "rfc822;bob+2Bx@dest.example"},
+                                {"carol@dest.example", notify_failure, ""},
+                                {"dave@dest.example", notify_unset, ""}});
+    std::vector<DsnRecipient> relayed;
+    for (uint32_t i = 0; i < 3; ++i) {
+        DsnRecipient r = failure(i);  // same remote and attempt time; a success's fields
+        r.action = DsnAction::relayed;
+        r.status = "2.0.0";
+        r.diagnostic = "250 2.0.0 Ok: queued as 4XyZ";
+        relayed.push_back(r);
+    }
+    DsnMessage dsn = build_one(e, relayed);
+    expect_wire_clean(dsn.content);
+    Mime m = parse_mime(dsn.content);
+    EXPECT_EQ(field(m.headers, "Subject"), "Successful Mail Delivery Report");
+    EXPECT_EQ(field(m.headers, "To"), "alice@example.com");
+    ASSERT_EQ(m.parts.size(), 3u);
+    EXPECT_NE(m.parts[0].body.find("Your message was successfully delivered to the destination(s)"
+                                   "\r\nlisted below."),
+              std::string::npos)
+        << m.parts[0].body;
+    EXPECT_NE(m.parts[0].body.find("<bob@dest.example>: delivery via mx.dest.example: 250 2.0.0 "
+                                   "Ok: queued as 4XyZ\r\n"),
+              std::string::npos)
+        << m.parts[0].body;
+    EXPECT_EQ(dsn.content.find("carol@"), std::string::npos) << "carol asked for failures only";
+    EXPECT_EQ(dsn.content.find("dave@"), std::string::npos) << "unset NOTIFY: no success report";
+    EXPECT_EQ(field(m.parts[2].headers, "Content-Type"), "text/rfc822-headers");
+    EXPECT_EQ(m.parts[2].body.find("Body line one."), std::string::npos) << "headers only";
+
+    auto groups = status_groups(m.parts[1].body);
+    ASSERT_EQ(groups.size(), 2u);
+    EXPECT_EQ(field(groups[0], "Original-Envelope-Id"), "QQ+314");
+    const std::map<std::string, std::string> want = {
+        {"Final-Recipient", "rfc822; bob@dest.example"},
+        {"Original-Recipient", "rfc822;bob+x@dest.example"},
+        {"Action", "relayed"},
+        {"Status", "2.0.0"},
+        {"Remote-MTA", "dns; mx.dest.example"},
+        {"Diagnostic-Code", "smtp; 250 2.0.0 Ok: queued as 4XyZ"},
+        {"Last-Attempt-Date", "Tue, 14 Nov 2023 22:14:20 +0000"},
+    };
+    for (const auto& [name, value] : want) {
+        EXPECT_EQ(field(groups[1], name), value) << name;
+    }
+    // Nobody asked: no DSN at all.
+    Envelope quiet = envelope_with({{"carol@dest.example", notify_failure, ""}});
+    relayed.resize(1);
+    EXPECT_FALSE(build_dsn(quiet, original_content, relayed, options()).has_value());
+}
+
 TEST(Dsn, XtextDecoding) {
     const std::pair<const char*, const char*> cases[] = {
         {"plain", "plain"}, {"a+2Bb", "a+b"}, {"+3D+3d", "=="}, {"bad+zz", "bad+zz"},

@@ -174,7 +174,17 @@ C: RCPT TO:<carol@example.com>
 C: DATA
 )",
          with_dsn_and_utf8()},
-        {"SMTPUTF8 needed, not offered: 5.6.7, nothing sent", "PIPELINING|8BITMIME|DSN", R"(
+        {"SMTPUTF8 asked for, all ASCII, not offered: sent without it", "PIPELINING|8BITMIME|DSN",
+         R"(
+!send
+C: MAIL FROM:<alice@example.org> BODY=8BITMIME RET=HDRS ENVID=QQ+2B1
+C: RCPT TO:<bob@example.com> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.com
+C: RCPT TO:<carol@example.com> NOTIFY=NEVER
+C: DATA
+)",
+         with_dsn_and_utf8()},
+        {"SMTPUTF8 needed (UTF-8 recipient), not offered: 5.6.7, nothing sent",
+         "PIPELINING|8BITMIME|DSN", R"(
 !send
 = ready
 T: 0
@@ -182,7 +192,21 @@ R: 0 failed 0 5.6.7
 R: 1 failed 0 5.6.7
 D: 1 SMTPUTF8 not supported by next hop: host mx.example.com[192.0.2.1] does not offer SMTPUTF8
 )",
-         with_dsn_and_utf8()},
+         [] {
+             TestMessage m = with_dsn_and_utf8();
+             m.envelope.recipients[1].address = "j\xc3\xb6rg@example.com";
+             return m;
+         }()},
+        {"SMTPUTF8 needed (UTF-8 header), not offered: 5.6.7", "PIPELINING|8BITMIME", R"(
+!send
+= ready
+R: 0 failed 0 5.6.7
+)",
+         [] {
+             TestMessage m = with_dsn_and_utf8();
+             m.pieces = {"Received: from a\r\n", "Subject: gr\xc3\xbc\xc3\x9f" "e\r\n\r\nhi\r\n"};
+             return m;
+         }()},
         {"larger than the server's SIZE: 5.3.4", "SIZE 39", R"(
 !send
 = ready
@@ -622,6 +646,49 @@ TEST(ClientScript, ReportsEveryDifference) {
     EXPECT_TRUE(testing::has_bare_newline("a\nb"));
     EXPECT_TRUE(testing::has_bare_newline("a\r"));
     EXPECT_FALSE(testing::has_bare_newline("a\r\nb\r\n"));
+}
+
+TEST(ClientTransaction, Smtputf8Needed) {
+    struct Case {
+        const char* label;
+        const char* sender;
+        const char* recipient;  // the one recipient in the transaction
+        std::vector<std::string_view> content;
+        bool want;
+    };
+    const Case cases[] = {
+        {"all ASCII", "a@example.org", "b@example.com", {"Subject: hi\r\n\r\nhi\r\n"}, false},
+        {"UTF-8 sender", "j\xc3\xb6rg@example.org", "b@example.com", {"S: x\r\n\r\n"}, true},
+        {"UTF-8 recipient", "a@example.org", "b@b\xc3\xbc" "cher.example", {"\r\n"}, true},
+        {"UTF-8 header", "a@example.org", "b@example.com", {"Subject: \xc3\xa9\r\n\r\n"}, true},
+        {"UTF-8 body only", "a@example.org", "b@example.com", {"S: x\r\n\r\n\xc3\xa9\r\n"},
+         false},
+        {"no header section: body from the start", "a@example.org", "b@example.com",
+         {"\r\n\xc3\xa9\r\n"}, false},
+        {"empty line split across pieces", "a@example.org", "b@example.com",
+         {"S: x\r\n\r", "\n\xc3\xa9\r\n"}, false},
+        {"header continues in the next piece", "a@example.org", "b@example.com",
+         {"Received: x\r\n", "Subject: \xc3\xa9\r\n\r\nbody\r\n"}, true},
+        {"no empty line at all", "a@example.org", "b@example.com", {"S: x\r\nT: \xc3\xa9\r\n"},
+         true},
+    };
+    for (const Case& c : cases) {
+        queue::Envelope e;
+        e.sender = c.sender;
+        e.recipients.push_back(queue::Recipient{.address = "ascii@example.com"});
+        e.recipients.push_back(queue::Recipient{.address = c.recipient});
+        const uint32_t recipients[] = {1};
+        bool got = smtputf8_needed(e, recipients, c.content);
+        EXPECT_EQ(got, c.want) << c.label << ": got " << got << ", want " << c.want;
+    }
+    // A UTF-8 recipient outside the transaction does not count.
+    queue::Envelope e;
+    e.sender = "a@example.org";
+    e.recipients = {queue::Recipient{.address = "b@b\xc3\xbc" "cher.example"},
+                    queue::Recipient{.address = "c@example.com"}};
+    const uint32_t second[] = {1};
+    const std::string_view content[] = {"S: x\r\n\r\n"};
+    EXPECT_FALSE(smtputf8_needed(e, second, content));
 }
 
 }  // namespace
