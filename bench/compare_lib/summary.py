@@ -1,6 +1,7 @@
 # Medians over repetitions and the ringmta/Postfix ratios, from the runs' dicts. End-to-end
 # latency comes from the sink (X-Bench-Sent) when the sink measured it, else from the servers'
-# own "delay=" log fields (queued -> delivered, 10 ms resolution for ringmta), labelled so.
+# own "delay=" log fields (queued -> delivered; ringmta logs seconds with 3 decimals, so 1 ms
+# resolution), labelled so.
 import statistics
 
 LOG_PERCENTS = [1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.9, 100]

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -17,11 +18,71 @@ const char* bench_usage() {
            "      [--size BYTES | --eml DIR] [--rcpts R] [--pipelining] [--starttls] [--bdat]\n"
            "      [--new-connection-per-message] [--rate MSGS_PER_S] [--from-addresses A,B]\n"
            "      [--threads N] [--json] [--quiet] [--helo NAME] [--mail-from ADDR]\n"
-           "      [--rcpt-to ADDR] [--timeout S]\n"
+           "      [--rcpt-to ADDR] [--timeout S] [--connect-timeout S]\n"
            "  ringmta-bench sink --listen HOST:PORT [--store DIR] [--latency-ms N]\n"
            "      [--tempfail P] [--permfail P] [--drop P] [--fail-at rcpt|data]\n"
            "      [--max-per-conn N] [--max-conns N] [--threads N] [--report-interval S]\n"
-           "      [--json] [--tls-cert FILE --tls-key FILE] [--seed N]\n"
+           "      [--json] [--tls-cert FILE --tls-key FILE] [--seed N] [--hostname NAME]\n"
+           "  P is a share: 0.05 or 5%\n"
+           "  ringmta-bench source --help, ringmta-bench sink --help: every option explained\n";
+}
+
+const char* source_help() {
+    return "usage: ringmta-bench source --to HOST:PORT [options]\n"
+           "Sends SMTP mail to HOST:PORT as fast as it is accepted (or at --rate) and reports\n"
+           "the accept rate and the end-of-data -> reply latency. Exit 0: run completed\n"
+           "(refusals are results); 1: set-up failed or some sessions gave up; 3: no\n"
+           "connection could be kept up at all.\n"
+           "  --to HOST:PORT        target; numeric IPv4, [IPv6] or localhost\n"
+           "  --sessions N          concurrent SMTP sessions (connections) (10)\n"
+           "  --messages M          send M messages in all (1000 when neither is given)\n"
+           "  --duration S          or: start messages for S seconds, then finish and QUIT\n"
+           "  --size BYTES          generated message size, headers included (1024)\n"
+           "  --eml DIR             or: send the *.eml files of DIR in turn\n"
+           "  --rcpts R             recipients per message (1)\n"
+           "  --pipelining          send the envelope in one write (if PIPELINING is offered)\n"
+           "  --starttls            STARTTLS first (the certificate is not verified)\n"
+           "  --bdat                BDAT instead of DATA (if CHUNKING is offered)\n"
+           "  --new-connection-per-message   QUIT and reconnect after every message\n"
+           "  --rate MSGS_PER_S     pace the starts to this total rate (0: flat out)\n"
+           "  --from-addresses A,B  bind the connections to these local addresses in turn\n"
+           "  --threads N           worker threads, each with its own io_uring (1)\n"
+           "  --json                final report as one JSON object\n"
+           "  --quiet               no progress line every second on stderr\n"
+           "  --helo NAME           EHLO name (ringmta-bench.invalid)\n"
+           "  --mail-from ADDR      envelope sender (bench@source.example)\n"
+           "  --rcpt-to ADDR        recipient; the k-th extra one is local+k@domain\n"
+           "                        (user@example.net)\n"
+           "  --timeout S           a reply that takes longer closes the session (30)\n"
+           "  --connect-timeout S   a connect that takes longer fails; a session whose\n"
+           "                        connections fail this long in a row gives up, with\n"
+           "                        --duration at its end at the latest (10, or --timeout\n"
+           "                        when shorter)\n";
+}
+
+const char* sink_help() {
+    return "usage: ringmta-bench sink --listen HOST:PORT [options]\n"
+           "An SMTP server that accepts and discards mail (a smart host for a gateway under\n"
+           "test), with injected faults. Runs until SIGINT or SIGTERM, then prints its report.\n"
+           "  --listen HOST:PORT    address to listen on\n"
+           "  --store DIR           also write every accepted message to DIR/1, DIR/2, ...\n"
+           "  --latency-ms N        delay every batch of replies by N ms (0)\n"
+           "  --tempfail P          share of messages answered 451 4.3.0 (0)\n"
+           "  --permfail P          share of messages answered 554 5.6.0 (0)\n"
+           "  --drop P              share of messages whose connection is closed at the end\n"
+           "                        of data, without a reply (0)\n"
+           "  --fail-at rcpt|data   where --tempfail/--permfail strike: per recipient at\n"
+           "                        RCPT (451 4.3.0 / 550 5.1.1) or per message at the end of\n"
+           "                        data (data)\n"
+           "  --max-per-conn N      421 4.7.0 and close at the MAIL after N messages\n"
+           "  --max-conns N         greet connections beyond N open ones with 421 4.7.0\n"
+           "  --threads N           worker threads, each with its own listener and io_uring (1)\n"
+           "  --report-interval S   print the report every S seconds too (only at exit)\n"
+           "  --json                reports as JSON objects, one a line\n"
+           "  --tls-cert FILE --tls-key FILE   offer STARTTLS with this certificate\n"
+           "  --seed N              seed of the fault draws, for repeatable runs (1)\n"
+           "  --hostname NAME       name in the greeting and EHLO reply\n"
+           "                        (sink.ringmta-bench.invalid)\n"
            "  P is a share: 0.05 or 5%\n";
 }
 
@@ -143,10 +204,16 @@ Setter address_into(SocketAddress* field) {
     };
 }
 
+// Stops at --help or -h (setting *help): what comes after it is not looked at, so
+// "source --help --bogus" prints the help like "source --help" does.
 base::Result<void> walk(const std::vector<std::string>& args,
-                        const std::map<std::string, Spec>& specs) {
+                        const std::map<std::string, Spec>& specs, bool* help) {
     for (size_t i = 0; i < args.size(); ++i) {
         std::string name = args[i];
+        if (name == "--help" || name == "-h") {
+            *help = true;
+            return {};
+        }
         std::string value;
         bool inline_value = false;
         if (size_t eq = name.find('='); name.starts_with("--") && eq != std::string::npos) {
@@ -203,8 +270,15 @@ base::Result<SourceOptions> parse_source_options(const std::vector<std::string>&
         {"--rcpt-to", {true, text_into(&o.rcpt_to)}},
         {"--timeout",
          {true, [&](const std::string& v) { return parse_double(v, 0.01, 1e6, &o.timeout_s); }}},
+        {"--connect-timeout",
+         {true,
+          [&](const std::string& v) { return parse_double(v, 0.01, 1e6, &o.connect_timeout_s); }}},
     };
-    if (auto r = walk(args, specs); !r) return r.error();
+    if (auto r = walk(args, specs, &o.help); !r) return r.error();
+    if (o.help) return o;
+    // Postfix's smtp_connect_timeout is 30 s, for hosts across the internet; a load target is
+    // on the local network, and one that refuses connections for 10 s is down.
+    if (o.connect_timeout_s == 0) o.connect_timeout_s = std::min(10.0, o.timeout_s);
     if (!have_to) return base::make_error(base::Errc::invalid, "source needs --to HOST:PORT");
     if (o.messages != 0 && o.duration_s != 0)
         return base::make_error(base::Errc::invalid,
@@ -260,7 +334,8 @@ base::Result<SinkOptions> parse_sink_options(const std::vector<std::string>& arg
         {"--seed", {true, unsigned_into(&o.seed, 0, UINT64_MAX)}},
         {"--hostname", {true, text_into(&o.hostname)}},
     };
-    if (auto r = walk(args, specs); !r) return r.error();
+    if (auto r = walk(args, specs, &o.help); !r) return r.error();
+    if (o.help) return o;
     if (!have_listen) return base::make_error(base::Errc::invalid, "sink needs --listen HOST:PORT");
     if (o.tls_cert.empty() != o.tls_key.empty())
         return base::make_error(base::Errc::invalid, "--tls-cert and --tls-key go together");

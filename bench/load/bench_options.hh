@@ -1,5 +1,6 @@
 // The ringmta-bench command line (INTERFACE.md): options of `source` and `sink`, parsed into
 // plain structs. A bad option is a usage error: parse returns the one line to print (exit 2).
+// --help (or -h) anywhere sets `help` and skips the checks: the caller prints the usage, exit 0.
 #pragma once
 
 #include <netinet/in.h>
@@ -45,6 +46,11 @@ struct SourceOptions {
     std::string mail_from = "bench@source.example";
     std::string rcpt_to = "user@example.net";  // +k is added before '@' for recipient k > 0
     double timeout_s = 30;                     // a reply that takes longer closes the session
+    // One connect that takes longer fails, and a session whose connections have failed this
+    // long in a row gives up (under --duration at the end of the run at the latest). Not
+    // given: 10 s, or --timeout when that is shorter.
+    double connect_timeout_s = 0;
+    bool help = false;
 };
 
 struct SinkOptions {
@@ -64,10 +70,15 @@ struct SinkOptions {
     std::string tls_key;
     uint64_t seed = 1;
     std::string hostname = "sink.ringmta-bench.invalid";
+    bool help = false;
 };
 
 base::Result<SourceOptions> parse_source_options(const std::vector<std::string>& args);
 base::Result<SinkOptions> parse_sink_options(const std::vector<std::string>& args);
+// The short form of both subcommands (printed with a usage error), and the full help of each:
+// every option with what it does and its default.
 const char* bench_usage();
+const char* source_help();
+const char* sink_help();
 
 }  // namespace ringmta::bench

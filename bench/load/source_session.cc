@@ -79,7 +79,9 @@ void SourceSession::wake() {
 void SourceSession::check_timeout(uint64_t now_ns) {
     bool waiting_on_peer = phase_ == Phase::connecting || phase_ == Phase::quitting ||
                            (phase_ == Phase::open && (expected_size_ > 0 || send_.pending));
-    auto limit_ns = uint64_t(worker_.options().timeout_s * 1e9);
+    const SourceOptions& o = worker_.options();
+    double limit_s = phase_ == Phase::connecting ? o.connect_timeout_s : o.timeout_s;
+    auto limit_ns = uint64_t(limit_s * 1e9);
     if (!waiting_on_peer || now_ns - last_io_ns_ < limit_ns) return;
     if (phase_ != Phase::quitting) worker_.stats().timeouts.add();
     lose_connection();
@@ -603,7 +605,11 @@ void SourceSession::after_close() {
         return;
     }
     if (failures_in_row_ > 0) {
-        if (now - failing_since_ns_ > uint64_t(worker_.options().timeout_s * 1e9)) {
+        // Retrying past the end of a --duration run would only stretch it: the message held
+        // here was claimed in time but can no longer be sent within the run.
+        uint64_t deadline_ns = worker_.shared().deadline_ns;
+        if (now - failing_since_ns_ > uint64_t(worker_.options().connect_timeout_s * 1e9) ||
+            (deadline_ns != 0 && now >= deadline_ns)) {
             if (!worker_.shared().warned.exchange(true))
                 fprintf(stderr, "ringmta-bench: giving up on %s after %u failed connections\n",
                         worker_.options().to.text.c_str(), failures_in_row_);

@@ -257,3 +257,32 @@ def test_unreachable_target_exits_3(tmp_path):
                         "--sessions", "1", "--timeout", "0.5", "--json", "--quiet"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 3, "exit %d, want 3: %s" % (r.returncode, r.stderr)
+
+
+@pytest.mark.parametrize("command", ["source", "sink"])
+def test_help_prints_usage_and_exits_0(command):
+    for flag in ("--help", "-h"):
+        r = subprocess.run([bench_bin(), command, flag], capture_output=True, text=True,
+                           timeout=10)
+        assert r.returncode == 0, "%s %s: exit %d: %s" % (command, flag, r.returncode, r.stderr)
+        assert r.stdout.startswith("usage: ringmta-bench %s " % command), r.stdout[:200]
+        assert "--threads N" in r.stdout and r.stderr == "", (r.stdout, r.stderr)
+
+
+@pytest.mark.parametrize("bound,min_s", [(["--duration", "2"], 1.9),
+                                         (["--messages", "5", "--connect-timeout", "1"], 0.9)],
+                         ids=["duration", "connect-timeout"])
+def test_unreachable_target_gives_up_in_time(bound, min_s):
+    """Refused connections are retried as long as the run or the connect timeout lasts, and no
+    longer (--timeout left at its 30 s default, which once bounded the retries)."""
+    port = free_port()
+    started = time.monotonic()
+    r = subprocess.run([bench_bin(), "source", "--to", "127.0.0.1:%d" % port, "--sessions", "3",
+                        "--json", "--quiet"] + bound, capture_output=True, text=True, timeout=30)
+    elapsed = time.monotonic() - started
+    assert r.returncode == 3, "exit %d, want 3: %s" % (r.returncode, r.stderr)
+    assert min_s <= elapsed < 5, "took %.1f s" % elapsed
+    report = json.loads(r.stdout)
+    assert report["messages_accepted"] == 0 and report["sessions_given_up"] == 3, report
+    assert report["connect_errors"] > 3, report
+    assert "giving up on 127.0.0.1:%d" % port in r.stderr, r.stderr
