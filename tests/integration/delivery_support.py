@@ -166,11 +166,20 @@ class PySink:
     idle_close_s: between transactions, a connection silent this long is closed without a word.
     rcpt_421_every: every Nth transaction (counted at MAIL) gets `421` to its first RCPT, then
     the connection is closed.
+    greeting: the greeting line; None greets never (the connection stays open, silent).
+    stall_at_ehlo: EHLO gets no reply.
+    close_reused_mail: a connection that already carried a transaction is closed without a
+    word right after it sends MAIL (a server dropping an idle client just as it reuses it).
     """
 
     def __init__(self, host="127.0.0.1", port=None, reject_rcpt=None, idle_close_s=None,
-                 rcpt_421_every=0, name="sink"):
+                 rcpt_421_every=0, name="sink", greeting="220 %s ESMTP test sink",
+                 stall_at_ehlo=False, close_reused_mail=False):
         self.host = host
+        self.greeting = greeting % name if greeting and "%s" in greeting else greeting
+        self.stall_at_ehlo = stall_at_ehlo
+        self.close_reused_mail = close_reused_mail
+        self.reused_mail_closes = 0
         self.name = name
         self.reject_rcpt = {k.lower(): v for k, v in (reject_rcpt or {}).items()}
         self.idle_close_s = idle_close_s
@@ -236,7 +245,11 @@ class PySink:
     def _serve(self, conn, index):
         reader = _LineReader(conn)
         try:
-            conn.sendall(b"220 %s ESMTP test sink\r\n" % self.name.encode())
+            if self.greeting is None:
+                self._stall(conn)
+            conn.sendall(self.greeting.encode() + b"\r\n")
+            if not self.greeting.startswith("220"):
+                return
             self._dialogue(conn, reader, index)
         except (_Closed, OSError):
             pass
@@ -246,8 +259,20 @@ class PySink:
                     self._conns.remove(conn)
             conn.close()
 
+    def _stall(self, conn):
+        """Reads and ignores everything until the client closes or the sink stops."""
+        conn.settimeout(0.2)
+        while not self._stopping:
+            try:
+                if not conn.recv(65536):
+                    break
+            except socket.timeout:
+                continue
+        raise _Closed()
+
     def _dialogue(self, conn, reader, index):
         sender, rcpts, fail_this = None, [], False
+        mails = 0
         while True:
             idle = sender is None and self.idle_close_s is not None
             conn.settimeout(self.idle_close_s if idle else 30)
@@ -261,6 +286,8 @@ class PySink:
                 raise _Closed()
             verb = line[:4].upper()
             if verb in (b"EHLO", b"HELO"):
+                if self.stall_at_ehlo:
+                    self._stall(conn)
                 conn.sendall(b"250-%s\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"
                              b"250-ENHANCEDSTATUSCODES\r\n250 SIZE 104857600\r\n"
                              % self.name.encode())
@@ -271,6 +298,11 @@ class PySink:
                     self._error(conn, "bad MAIL %r" % line)
                     continue
                 sender, rcpts = m.group(1).decode("utf-8", "replace"), []
+                mails += 1
+                if self.close_reused_mail and mails > 1:
+                    with self._lock:
+                        self.reused_mail_closes += 1
+                    return
                 with self._lock:
                     self.transactions += 1
                     fail_this = (self.rcpt_421_every and
