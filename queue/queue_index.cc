@@ -75,7 +75,7 @@ base::Result<void> QueueIndex::insert(QueuedMessage message) {
     return {};
 }
 
-QueueIndex::Applied QueueIndex::apply(const OutcomeRecord& outcome) {
+QueueIndex::Applied QueueIndex::apply(const OutcomeRecord& outcome, std::string_view status) {
     auto it = messages_.find(outcome.queue_id);
     if (it == messages_.end()) return Applied::unknown_message;
     QueuedMessage& m = it->second;
@@ -84,6 +84,7 @@ QueueIndex::Applied QueueIndex::apply(const OutcomeRecord& outcome) {
     if (is_final(r.state)) return Applied::already_final;
     r.attempts = outcome.attempts;
     r.diagnostic = outcome.diagnostic;
+    r.status = status;
     switch (outcome.outcome) {
         case Outcome::deferred:
             r.state = RecipientState::deferred;

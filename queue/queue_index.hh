@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -34,6 +35,8 @@ struct RecipientStatus {
     uint32_t attempts = 0;
     uint64_t next_attempt_us = 0;  // deferred only
     std::string diagnostic;        // last outcome's text, bounded by outcome_diagnostic_max
+    std::string status;            // last outcome's enhanced status; in memory only (not
+                                   // journaled: empty after a restart)
 };
 
 struct QueuedMessage {
@@ -80,7 +83,8 @@ public:
         unknown_recipient,  // index out of range: a bug or a damaged journal
         already_final,      // the recipient was delivered/failed before: no change
     };
-    Applied apply(const OutcomeRecord& outcome);
+    // `status` is the outcome's enhanced status when known (RecipientStatus::status).
+    Applied apply(const OutcomeRecord& outcome, std::string_view status = {});
     // Removal record or operator delete. False if the id is unknown.
     bool remove(uint64_t queue_id);
     // Hold record or operator hold/release. False if the id is unknown.

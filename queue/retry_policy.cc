@@ -56,4 +56,27 @@ std::string_view expired_status(std::string_view last_status) {
     return last_status.empty() ? std::string_view("4.4.7") : last_status;
 }
 
+std::string expired_status(std::string_view last_status, std::string_view last_diagnostic) {
+    if (!last_status.empty()) return std::string(last_status);
+    // "said: " then a reply code and (with ENHANCEDSTATUSCODES) "c.s.d" with 1-3 digit parts.
+    size_t said = last_diagnostic.find(" said: ");
+    if (said == std::string_view::npos) return "4.4.7";
+    std::string_view reply = last_diagnostic.substr(said + 7);
+    if (reply.size() < 4 || reply[3] != ' ') return "4.4.7";
+    std::string_view code = reply.substr(4);
+    code = code.substr(0, code.find(' '));
+    auto digits = [](std::string_view s) {
+        return !s.empty() && s.size() <= 3 &&
+               std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
+    size_t dot1 = code.find('.'), dot2 = code.find('.', dot1 + 1);
+    if (code.size() < 5 || (code[0] != '4' && code[0] != '5') || dot1 != 1 ||
+        dot2 == std::string_view::npos || !digits(code.substr(2, dot2 - 2)) ||
+        !digits(code.substr(dot2 + 1)))
+        return "4.4.7";
+    std::string status(code);
+    status[0] = '4';  // the recipient was deferred: its status was temporary
+    return status;
+}
+
 }  // namespace ringmta::queue

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace ringmta::queue {
@@ -75,5 +76,10 @@ private:
 // The Status of an expired recipient: its last temporary status if it had one, else 4.4.7
 // ("delivery time expired", RFC 3463).
 std::string_view expired_status(std::string_view last_status);
+// The same for a recipient that expires while waiting: its last status when it is known (kept
+// in memory), else the enhanced code quoted in its last diagnostic ("... said: 450 4.2.0 busy
+// (in reply to RCPT TO command)", what the journal keeps across a restart) made temporary,
+// else 4.4.7.
+std::string expired_status(std::string_view last_status, std::string_view last_diagnostic);
 
 }  // namespace ringmta::queue

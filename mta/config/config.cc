@@ -350,7 +350,7 @@ void read_root(Reader& r, object root, Config* c) {
     });
     r.section(root, "delivery", [&](object o, const std::string& p) {
         r.check_keys(o, p, {"retry", "queue_lifetime_s", "delay_warning_s",
-                            "recipients_per_transaction_max"});
+                            "recipients_per_transaction_max", "helo_timeout_s"});
         r.section(o, "retry", [&](object q, const std::string&) {
             r.check_keys(q, p + ".retry", {"initial_s", "max_s"});
             r.uint_field(q, p + ".retry", "initial_s", &c->delivery.retry.initial_s, 1, 86400);
@@ -360,6 +360,7 @@ void read_root(Reader& r, object root, Config* c) {
         r.uint_field(o, p, "delay_warning_s", &c->delivery.delay_warning_s, 0, 10000000);
         r.uint_field(o, p, "recipients_per_transaction_max",
                      &c->delivery.recipients_per_transaction_max, 1, 100000);
+        r.uint_field(o, p, "helo_timeout_s", &c->delivery.helo_timeout_s, 1, 3600);
     });
     r.section(root, "dns", [&](object o, const std::string& p) {
         r.check_keys(o, p, {"servers"});

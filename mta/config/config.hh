@@ -84,6 +84,9 @@ struct DeliveryConfig {
     uint32_t queue_lifetime_s = 172800;
     uint32_t delay_warning_s = 14400;
     uint32_t recipients_per_transaction_max = 100;
+    // Outbound: the wait for the greeting, the EHLO/HELO reply and the STARTTLS reply
+    // (Postfix smtp_helo_timeout); a host that stalls there is skipped like a dead one.
+    uint32_t helo_timeout_s = 300;
 };
 
 struct DnsConfig {

@@ -101,6 +101,13 @@ std::vector<MxRecord> order_mx_records(std::vector<MxRecord> records, std::mt199
     return records;
 }
 
+size_t mx_host_to_try(std::span<const uint16_t> preferences, uint64_t connection, size_t k) {
+    MTA_ASSERT(k < preferences.size());
+    size_t best = 1;
+    while (best < preferences.size() && preferences[best] == preferences[0]) ++best;
+    return k < best ? size_t((connection + k) % best) : k;
+}
+
 bool is_null_mx(const std::vector<MxRecord>& records) {
     return !records.empty() && std::all_of(records.begin(), records.end(),
                                            [](const MxRecord& r) { return r.exchange.empty(); });

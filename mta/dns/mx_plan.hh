@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,13 @@ std::vector<MxRecord> order_mx_records(std::vector<MxRecord> records, std::mt199
 // RFC 7505: the domain publishes only "." targets. The RFC's form is one record "0 ."; a lone
 // "." at another preference says the same thing and is read the same way.
 bool is_null_mx(const std::vector<MxRecord>& records);
+
+// The k-th host (0 <= k < preferences.size()) that connection number `connection` tries, for
+// hosts in delivery order with these preferences (one entry per address). Successive
+// connections start at successive entries of the best preference, so equal-preference hosts
+// share the load between two DNS refreshes (the shuffle above runs once per TTL); the rest of
+// the best group follows, then the less preferred hosts in order.
+size_t mx_host_to_try(std::span<const uint16_t> preferences, uint64_t connection, size_t k);
 
 // What to do after the MX query: either a final result, or the hosts whose addresses to find.
 struct MxPlan {

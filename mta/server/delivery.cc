@@ -9,6 +9,7 @@
 #include <random>
 
 #include "mta/base/log.hh"
+#include "mta/server/connection_budget.hh"
 #include "mta/server/destination_pool.hh"
 #include "mta/smtp/received_header.hh"
 #include "queue/dsn.hh"
@@ -83,6 +84,7 @@ Delivery::Delivery(Deps deps, std::shared_ptr<const config::Config> config)
     // Half of the message memory budget, split across shards, keeps recently accepted content
     // for delivery; the rest of the time content is read back from the spool.
     cache_bytes_max_ = config_->limits.memory_max / 2 / std::max(1u, deps_.shard_count);
+    MTA_ASSERT(deps_.connections != nullptr);
 }
 
 Delivery::~Delivery() = default;
@@ -179,15 +181,18 @@ std::optional<queue::DestinationId> Delivery::destination_for(const router::Rout
         mx_domain = std::string(normalised.view());
         key.next_hop += "/" + mx_domain;
     }
-    unsigned share = (connector.spec.pool.max_connections_per_host + deps_.shard_count - 1) /
-                     deps_.shard_count;
+    // max_connections_per_host is one budget across shards; the generation is not part of its
+    // key, so pools from before a reload count against the same cap.
     queue::DestinationConfig dc;
-    dc.connections_max = std::max(1u, share);
+    dc.connections_max = std::max(1u, connector.spec.pool.max_connections_per_host);
     dc.recipients_per_transaction_max = config_->delivery.recipients_per_transaction_max;
     queue::DestinationId id = scheduler_.destination(key, dc);
-    if (!pools_.count(id))
+    if (!pools_.count(id)) {
+        std::string budget_key = connector.spec.name + (mx_domain.empty() ? "" : "/" + mx_domain);
+        ConnectionBudget::Slot& slot = deps_.connections->slot(budget_key, dc.connections_max);
         pools_.emplace(id, std::make_unique<DestinationPool>(*this, id, connector, mx_domain,
-                                                             dc.connections_max));
+                                                             dc.connections_max, slot));
+    }
     return id;
 }
 
@@ -294,11 +299,16 @@ bool Delivery::on_tick() {
     return false;
 }
 
+void Delivery::on_second() {
+    for (auto& [id, pool] : pools_) pool->on_second();
+}
+
 void Delivery::journal(uint64_t queue_id, uint32_t index, queue::Outcome outcome,
-                       uint32_t attempts, uint64_t next_attempt_us, const std::string& diagnostic) {
+                       uint32_t attempts, uint64_t next_attempt_us, const std::string& diagnostic,
+                       std::string_view status) {
     queue::OutcomeRecord record{queue_id, index, outcome, attempts, next_attempt_us, diagnostic};
     deps_.spool->append_outcome(record);
-    if (deps_.index->apply(record) == queue::QueueIndex::Applied::message_final) {
+    if (deps_.index->apply(record, status) == queue::QueueIndex::Applied::message_final) {
         // The one place a message leaves the queue, so its "removed" line is written once.
         MTA_LOG_EVENT(queue::format_queue_id(queue_id), "removed", "removed");
         message_final(queue_id);
@@ -407,7 +417,7 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
             case queue::Verdict::retry:
                 ++stats_.deferred;
                 journal(t.queue_id, d.index, queue::Outcome::deferred, d.attempts,
-                        d.next_attempt_us, diagnostic);
+                        d.next_attempt_us, diagnostic, status);
                 break;
             case queue::Verdict::requeued:
                 break;
@@ -501,7 +511,7 @@ void Delivery::on_notice(const queue::Notice& notice) {
             d.status = "4.0.0";
             d.will_retry_until_us = qm->arrival_us + uint64_t(config_->delivery.queue_lifetime_s) * 1000000;
         } else {
-            d.status = std::string(queue::expired_status(""));
+            d.status = queue::expired_status(r.status, r.diagnostic);
             d.expired = true;
         }
         recipients.push_back(d);

@@ -32,6 +32,7 @@
 
 namespace ringmta::server {
 
+class ConnectionBudget;
 class DestinationPool;
 
 // A message whose envelope and content are in memory, shared by the transactions using it.
@@ -75,6 +76,7 @@ public:
         router::RouteReader* routes = nullptr;
         router::RouteCache* route_cache = nullptr;
         unsigned shard_count = 1;
+        ConnectionBudget* connections = nullptr;  // shared by every shard's Delivery
     };
     Delivery(Deps deps, std::shared_ptr<const config::Config> config);
     ~Delivery();
@@ -86,6 +88,9 @@ public:
     // End-of-tick hook: timers, then hand ready transactions to their pools. Returns true
     // while transactions are in flight and the shard is stopping (it waits for them).
     bool on_tick();
+    // Once a second: pools waiting for a connection slot try again, and pools hand over idle
+    // connections that another shard waits for.
+    void on_second();
     void set_config(std::shared_ptr<const config::Config> config);
     // For listings: recipients the journal calls pending but that wait for a destination
     // that is down are shown as deferred until the destination's next probe (as Postfix shows
@@ -144,7 +149,8 @@ private:
                                                          uint64_t size, std::string* why);
     DestinationPool& pool(queue::DestinationId id);
     void journal(uint64_t queue_id, uint32_t index, queue::Outcome outcome, uint32_t attempts,
-                 uint64_t next_attempt_us, const std::string& diagnostic);
+                 uint64_t next_attempt_us, const std::string& diagnostic,
+                 std::string_view status = {});
     void message_final(uint64_t queue_id);
     void delete_final_segments();
     void bounce(const LoadedMessage& message, std::vector<queue::DsnRecipient> recipients);

@@ -9,6 +9,7 @@
 
 #include "mta/base/clock.hh"
 #include "mta/base/log.hh"
+#include "mta/dns/mx_plan.hh"
 #include "mta/server/delivery.hh"
 
 namespace ringmta::server {
@@ -37,9 +38,9 @@ queue::RecipientResult scheduler_result(smtp::RecipientStatus s) {
 
 DestinationPool::DestinationPool(Delivery& delivery, queue::DestinationId id,
                                  const router::Connector& connector, std::string domain,
-                                 uint32_t connections_max)
+                                 uint32_t connections_max, ConnectionBudget::Slot& slot)
     : delivery_(delivery), id_(id), spec_(connector.spec), smart_hosts_(connector.next_hops),
-      domain_(std::move(domain)), connections_max_(std::max(1u, connections_max)) {
+      domain_(std::move(domain)), connections_max_(std::max(1u, connections_max)), slot_(slot) {
     if (!spec_.auth_password_file.empty()) {
         std::ifstream in(spec_.auth_password_file);
         std::getline(in, password_);
@@ -49,7 +50,7 @@ DestinationPool::DestinationPool(Delivery& delivery, queue::DestinationId id,
     }
 }
 
-DestinationPool::~DestinationPool() = default;
+DestinationPool::~DestinationPool() { set_starving(false); }
 
 size_t DestinationPool::idle_sessions() const {
     size_t n = 0;
@@ -108,13 +109,60 @@ void DestinationPool::pump() {
     for (smtp::ClientSession* s : sessions_) idle += (s->idle() && !running_.count(s)) ? 1 : 0;
     // Grow with the backlog: one new connection per waiting job not covered by an idle or
     // connecting one, up to the limit.
+    bool blocked = false;
     while (loaded > idle + connecting_ && sessions_.size() < connections_max_) {
         if (hosts_.empty() || delivery_.shard().now_ms() >= hosts_expire_ms_) {
             resolve();
             return;
         }
-        if (!open_connection()) return;
+        if (!take_slot()) {
+            blocked = true;
+            break;
+        }
+        set_starving(false);
+        if (!open_connection()) {
+            ConnectionBudget::release(slot_);
+            break;
+        }
     }
+    wants_slot_ = blocked;
+    set_starving(blocked && sessions_.empty());
+}
+
+bool DestinationPool::take_slot() {
+    if (!starving_ && slot_.starving.load(std::memory_order_relaxed) > 0) return false;
+    return ConnectionBudget::try_acquire(slot_);
+}
+
+void DestinationPool::set_starving(bool starving) {
+    if (starving == starving_) return;
+    starving_ = starving;
+    if (starving)
+        slot_.starving.fetch_add(1, std::memory_order_relaxed);
+    else
+        slot_.starving.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool DestinationPool::hand_over(const smtp::ClientSession& session) const {
+    // Starvation is bounded: a shard that has connections gives one up when it has others, has
+    // nothing of its own waiting, or has used this one for a while. Only then is the starving
+    // counter read: reuse writes nothing shared.
+    static constexpr uint32_t kTransactionsBeforeHandOver = 16;
+    if (starving_ || slot_.starving.load(std::memory_order_relaxed) == 0) return false;
+    bool work = std::any_of(waiting_.begin(), waiting_.end(),
+                            [](const std::unique_ptr<Job>& j) { return j->loaded; });
+    return !work || sessions_.size() > 1 || session.transactions() >= kTransactionsBeforeHandOver;
+}
+
+void DestinationPool::on_second() {
+    if (delivery_.shard().stopping()) return;
+    if (wants_slot_ || starving_) pump();
+    if (slot_.starving.load(std::memory_order_relaxed) == 0) return;
+    std::vector<smtp::ClientSession*> idle;
+    for (smtp::ClientSession* s : sessions_)
+        if (s->idle() && !running_.count(s) && hand_over(*s)) idle.push_back(s);
+    // One per second and pool is enough: each frees a slot for a shard that has none.
+    if (!idle.empty()) idle.front()->quit();
 }
 
 void DestinationPool::resolve() {
@@ -124,7 +172,8 @@ void DestinationPool::resolve() {
         delivery_.resolver().resolve_mx(domain_, [this](const dns::MxResult& r) {
             std::vector<Host> hosts;
             for (const auto& mx : r.hosts)
-                for (const auto& a : mx.addresses) hosts.push_back({mx.name, a, spec_.port});
+                for (const auto& a : mx.addresses)
+                    hosts.push_back({mx.name, a, spec_.port, mx.preference});
             resolved(r.outcome, std::move(hosts), r.ttl_s);
         });
         return;
@@ -201,13 +250,16 @@ uint64_t DestinationPool::host_down_ms() const {
 }
 
 bool DestinationPool::open_connection() {
-    // Smart hosts rotate per connection; MX hosts are tried in preference order. Hosts whose
-    // last connect failed are skipped for a while; when all are, the destination is down.
+    // Smart hosts rotate per connection; MX hosts are tried in preference order, successive
+    // connections rotating over those of the best preference. Hosts whose last connect failed
+    // are skipped for a while; when all are, the destination is down.
     uint64_t now = delivery_.shard().now_ms();
-    size_t start = domain_.empty() ? next_host_ : 0;
+    std::vector<uint16_t> preferences;
+    for (const Host& h : hosts_) preferences.push_back(h.preference);
     size_t index = hosts_.size();
     for (size_t k = 0; k < hosts_.size(); ++k) {
-        size_t i = (start + k) % hosts_.size();
+        size_t i = domain_.empty() ? (next_host_ + k) % hosts_.size()
+                                   : dns::mx_host_to_try(preferences, mx_connections_, k);
         if (host_down_until_ms_[i] <= now) {
             index = i;
             break;
@@ -222,6 +274,7 @@ bool DestinationPool::open_connection() {
         return false;
     }
     if (domain_.empty()) next_host_ = (index + 1) % hosts_.size();
+    ++mx_connections_;
     const Host& host = hosts_[index];
     sockaddr_storage ss{};
     socklen_t len = 0;
@@ -249,6 +302,7 @@ bool DestinationPool::open_connection() {
     cc.auth_username = spec_.auth_username;
     cc.auth_password = password_;
     cc.auth_allow_plaintext = spec_.auth_allow_plaintext;
+    cc.helo_timeout_s = c.delivery.helo_timeout_s;
     smtp::ClientTlsSettings tls;
     bool verify = spec_.tls_mode == router::TlsMode::verify;
     if (spec_.tls_mode != router::TlsMode::none) tls.ctx = delivery_.tls_context(verify, spec_.tls_ca_file);
@@ -296,7 +350,7 @@ void DestinationPool::on_session_idle(smtp::ClientSession& session) {
         delivery_.scheduler_mut().report_success(id_);
     }
     if (session.transactions() >= spec_.pool.max_messages_per_connection ||
-        delivery_.shard().stopping()) {
+        delivery_.shard().stopping() || hand_over(session)) {
         session.quit();
         return;
     }
@@ -345,6 +399,7 @@ void DestinationPool::on_transaction_done(smtp::ClientSession& session,
 void DestinationPool::on_session_closed(smtp::ClientSession& session,
                                         const smtp::ClientFailure& failure, bool connected) {
     std::erase(sessions_, &session);
+    ConnectionBudget::release(slot_);
     auto host = session_host_.find(&session);
     size_t host_index = host != session_host_.end() ? host->second : 0;
     if (host != session_host_.end()) session_host_.erase(host);
@@ -358,8 +413,13 @@ void DestinationPool::on_session_closed(smtp::ClientSession& session,
         finish_job(std::move(job), queue::RecipientResult::deferred, "4.4.2", failure.diagnostic,
                    relay_of(session));
     }
-    if (setup_failed && (!connected || failure.kind == smtp::ClientFailureKind::greeting ||
-                         failure.kind == smtp::ClientFailureKind::connection_lost)) {
+    // A host that answers the greeting with 4xx (421 included), closes, or stalls before the
+    // session is set up counts as unreachable, as a refused connect does (Postfix moves on to
+    // the next host as well).
+    using Kind = smtp::ClientFailureKind;
+    if (setup_failed && (!connected || failure.kind == Kind::greeting ||
+                         failure.kind == Kind::connection_lost || failure.kind == Kind::timeout ||
+                         failure.kind == Kind::service_closing)) {
         // This host is skipped for a while; pump() fails over to the next one, and reports
         // the destination down once no host is left.
         if (host_index < host_down_until_ms_.size())

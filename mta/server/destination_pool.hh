@@ -1,11 +1,11 @@
 // The connections of one shard to one destination (a connector's smart hosts, or one domain's
 // MX hosts for a DNS-routed connector). Transactions handed out by the scheduler wait here for
 // their message to be loaded and for an idle connection; the pool opens connections while
-// transactions wait (up to the connector's per-shard share of max_connections_per_host), reuses
-// idle ones, and closes them after max_messages_per_connection or the idle timeout.
-// Smart hosts are used round-robin with failover to the next on connect failure or a 4xx
-// greeting; MX hosts in preference order. When every host fails to connect, the destination is
-// reported down and waiting transactions are deferred.
+// transactions wait (each takes a slot of max_connections_per_host, a budget shared with the
+// other shards), reuses idle ones, and closes them after max_messages_per_connection or the idle
+// timeout. Smart hosts are used round-robin with failover to the next on connect failure, a 4xx
+// greeting or a stall before the session is set up; MX hosts in preference order. When every
+// host fails, the destination is reported down and waiting transactions are deferred.
 #pragma once
 
 #include <algorithm>
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "mta/dns/lookup_result.hh"
+#include "mta/server/connection_budget.hh"
 #include "mta/smtp/client_session.hh"
 #include "queue/scheduler.hh"
 #include "router/route_table.hh"
@@ -29,7 +30,7 @@ class DestinationPool final : public smtp::ClientSessionOwner {
 public:
     // `domain` is empty for a smart-host connector, the recipient domain for MX routing.
     DestinationPool(Delivery& delivery, queue::DestinationId id, const router::Connector& connector,
-                    std::string domain, uint32_t connections_max);
+                    std::string domain, uint32_t connections_max, ConnectionBudget::Slot& slot);
     ~DestinationPool() override;
 
     void enqueue(const queue::Transaction& t);
@@ -38,6 +39,8 @@ public:
     bool busy() const { return !waiting_.empty() || !running_.empty(); }
     // The operator's flush: hosts skipped after a failed connect are tried again at once.
     void forget_host_failures() { std::fill(host_down_until_ms_.begin(), host_down_until_ms_.end(), 0); }
+    // Once a second: try again for a connection slot, or hand over an idle connection.
+    void on_second();
 
     void on_session_idle(smtp::ClientSession& session) override;
     void on_transaction_done(smtp::ClientSession& session,
@@ -59,9 +62,15 @@ private:
         std::string name;
         dns::IpAddress address;
         uint16_t port = 25;
+        uint16_t preference = 0;  // MX hosts
     };
 
     void pump();
+    // A connection slot, unless another shard starves for this next hop (then it goes first).
+    bool take_slot();
+    void set_starving(bool starving);
+    // Close this connection at its idle point so that a starving shard gets its slot.
+    bool hand_over(const smtp::ClientSession& session) const;
     void resolve();
     void resolved(dns::LookupOutcome outcome, std::vector<Host> hosts, uint32_t ttl_s);
     // Opens a connection to the next usable host; false when every host is marked down.
@@ -86,6 +95,9 @@ private:
     std::string domain_;
     std::string password_;
     uint32_t connections_max_;
+    ConnectionBudget::Slot& slot_;  // one held per entry of sessions_
+    bool wants_slot_ = false;       // backlog, but no slot was free: on_second() tries again
+    bool starving_ = false;         // ... and no connection at all: counted in slot_.starving
 
     std::deque<std::unique_ptr<Job>> waiting_;
     std::unordered_map<smtp::ClientSession*, std::unique_ptr<Job>> running_;
@@ -96,6 +108,7 @@ private:
     uint64_t hosts_expire_ms_ = 0;
     bool resolving_ = false;
     size_t next_host_ = 0;            // smart hosts: round-robin position
+    uint64_t mx_connections_ = 0;     // MX hosts: connections opened, for the rotation
     // Per entry of hosts_: until when it is skipped after a failed connect (monotonic ms).
     std::vector<uint64_t> host_down_until_ms_;
     // Opportunistic TLS, as Postfix's "may": after a failed STARTTLS handshake the host is tried

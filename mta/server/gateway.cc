@@ -23,6 +23,7 @@
 #include "mta/engine/shard.hh"
 #include "mta/engine/spool_reader.hh"
 #include "mta/engine/spool_writer.hh"
+#include "mta/server/connection_budget.hh"
 #include "mta/server/delivery.hh"
 #include "mta/smtp/server_context.hh"
 #include "mta/smtp/server_session.hh"
@@ -48,6 +49,7 @@ struct Gateway::Shared {
     router::RouteTableHolder routes;
     engine::Admission admission;
     smtp::MemoryBudget memory;
+    ConnectionBudget connections;  // pool.max_connections_per_host across shards
 };
 
 // Everything one shard owns. Built on the main thread; after start, used only on the shard's.
@@ -215,6 +217,7 @@ base::Result<void> Gateway::start_shards() {
         deps.routes = &*s.routes;
         deps.route_cache = &s.route_cache;
         deps.shard_count = shard_count_;
+        deps.connections = &shared_->connections;
         s.delivery = std::make_unique<Delivery>(deps, config_);
         s.delivery->observe_delivery_latency = [&s](uint64_t us) { s.delivery_latency_us.observe(us); };
         s.context.observe_accept_latency = [&s](uint64_t us) { s.accept_latency_us.observe(us); };
@@ -230,6 +233,7 @@ base::Result<void> Gateway::start_shards() {
             }
             s.delivery->admit_new(a);
         };
+        s.shard->add_second_hook([&s](uint64_t) { s.delivery->on_second(); });
         s.shard->add_tick_hook([&s] {
             bool delivering = s.delivery->on_tick();
             return s.spool->on_tick() || delivering;

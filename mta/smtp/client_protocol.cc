@@ -271,7 +271,11 @@ ClientAction ClientProtocol::on_reply(Expect owed, const ClientReply& reply, std
         return ClientAction::close;
     }
     if (reply.code == 421) {
-        return fail_reply(ClientFailureKind::service_closing, reply, owed.step, nullptr);
+        // A 421 greeting is a 4xx greeting like any other (the next host is tried); later it
+        // ends the session. Either way the server closes: no QUIT.
+        ClientFailureKind kind = owed.step == Step::greeting ? ClientFailureKind::greeting
+                                                             : ClientFailureKind::service_closing;
+        return fail_reply(kind, reply, owed.step, nullptr);
     }
     switch (owed.step) {
         case Step::greeting:

@@ -43,6 +43,8 @@ struct ClientConfig {
     // Content octets per BDAT command, at least 1; one more when the chunk would otherwise end
     // between CR and LF.
     size_t bdat_chunk_bytes = 1 << 20;
+    // The wait for the greeting, EHLO/HELO and STARTTLS replies (Postfix smtp_helo_timeout).
+    uint32_t helo_timeout_s = 300;
 };
 
 // What the caller does after each call. Every call may have appended to the output buffer

@@ -18,7 +18,7 @@ ClientSession::ClientSession(engine::Connection& connection, ClientConfig config
                              uint32_t idle_timeout_s)
     : connection_(connection), protocol_(config), tls_settings_(std::move(tls)), owner_(owner),
       peer_(config.peer_name + "[" + config.peer_address + "]"), idle_timeout_s_(idle_timeout_s),
-      opened_us_(base::monotonic_us()) {}
+      helo_timeout_s_(config.helo_timeout_s), opened_us_(base::monotonic_us()) {}
 
 ClientSession::~ClientSession() = default;
 
@@ -41,6 +41,8 @@ void ClientSession::on_connected(int result) {
 void ClientSession::arm_deadline() {
     ClientWait wait = handshaking_ ? ClientWait::tls : protocol_.waiting_for();
     uint32_t timeout_s = wait == ClientWait::none ? idle_timeout_s_ : suggested_timeout_s(wait);
+    if (wait == ClientWait::greeting || wait == ClientWait::ehlo || wait == ClientWait::starttls)
+        timeout_s = helo_timeout_s_;
     deadline_ms_ = connection_.shard().now_ms() + uint64_t(timeout_s) * 1000;
 }
 

@@ -81,6 +81,7 @@ private:
     ClientSessionOwner& owner_;
     std::string peer_;
     uint32_t idle_timeout_s_;
+    uint32_t helo_timeout_s_;
     std::unique_ptr<tls::TlsStream> tls_;
     bool handshaking_ = false;
     bool idle_ = false;

@@ -40,6 +40,7 @@ TEST(Config, EmbeddedDefaultMatchesInterface) {
     EXPECT_EQ(c.server.control_socket, "./spool/control.sock");
     EXPECT_EQ(c.delivery.retry.initial_s, 60u);
     EXPECT_EQ(c.delivery.queue_lifetime_s, 172800u);
+    EXPECT_EQ(c.delivery.helo_timeout_s, 300u);
 }
 
 TEST(Config, InterfaceExampleParses) {
@@ -86,6 +87,15 @@ TEST(Config, InterfaceExampleParses) {
     EXPECT_EQ(c.accepted_domains[0].connector, "to-exchange");
     EXPECT_EQ(c.dns.servers[0], "127.0.0.1:5353");
     EXPECT_EQ(c.log.burst_max, 100u);  // the default
+}
+
+TEST(Config, DeliveryHeloTimeout) {
+    auto r = parse_config(R"({"delivery": {"helo_timeout_s": 2}})", "test.json");
+    ASSERT_TRUE(r.errors.empty()) << r.errors[0];
+    EXPECT_EQ(r.config.delivery.helo_timeout_s, 2u);
+    r = parse_config(R"({"delivery": {"helo_timeout_s": 0}})", "test.json");
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_NE(r.errors[0].find("delivery.helo_timeout_s"), std::string::npos) << r.errors[0];
 }
 
 TEST(Config, LogBurstMax) {

@@ -62,6 +62,30 @@ TEST(OrderMxRecords, EqualPreferencesAreShuffledBySeed) {
     EXPECT_EQ(orders.size(), 6u) << "got " << orders.size() << " of the 6 orders of a, b, c";
 }
 
+TEST(MxHostToTry, RotatesWithinTheBestPreference) {
+    struct Case {
+        const char* label;
+        std::vector<uint16_t> preferences;
+        uint64_t connection;
+        std::vector<size_t> want;  // the hosts tried, k = 0, 1, ...
+    };
+    const Case cases[] = {
+        {"one host", {10}, 7, {0}},
+        {"two equal, first connection", {10, 10}, 0, {0, 1}},
+        {"two equal, second connection", {10, 10}, 1, {1, 0}},
+        {"two equal, third connection", {10, 10}, 2, {0, 1}},
+        {"backup after the whole best group", {10, 10, 10, 20}, 1, {1, 2, 0, 3}},
+        {"backups keep their order", {10, 10, 20, 20}, 3, {1, 0, 2, 3}},
+        {"single best: no rotation", {5, 10, 10}, 1, {0, 1, 2}},
+    };
+    for (const Case& c : cases) {
+        std::vector<size_t> got;
+        for (size_t k = 0; k < c.preferences.size(); ++k)
+            got.push_back(mx_host_to_try(c.preferences, c.connection, k));
+        EXPECT_EQ(got, c.want) << c.label;
+    }
+}
+
 TEST(IsNullMx, Table) {
     struct Case {
         const char* label;

@@ -171,14 +171,23 @@ class PySink:
     ENHANCEDSTATUSCODES, SIZE).
     starttls: with STARTTLS among the extensions, the answer to it: "garbage" (220, then bytes
     that are no TLS handshake, then close) or a reply line such as "454 4.7.0 TLS not available".
+    greeting: the greeting line; None greets never (the connection stays open, silent).
+    stall_at_ehlo: EHLO gets no reply.
+    close_reused_mail: a connection that already carried a transaction is closed without a
+    word right after it sends MAIL (a server dropping an idle client just as it reuses it).
     """
 
     DEFAULT_EXTENSIONS = ("PIPELINING", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES",
                           "SIZE 104857600")
 
     def __init__(self, host="127.0.0.1", port=None, reject_rcpt=None, idle_close_s=None,
-                 rcpt_421_every=0, name="sink", extensions=DEFAULT_EXTENSIONS, starttls=None):
+                 rcpt_421_every=0, name="sink", extensions=DEFAULT_EXTENSIONS, starttls=None,
+                 greeting="220 %s ESMTP test sink", stall_at_ehlo=False, close_reused_mail=False):
         self.host = host
+        self.greeting = greeting % name if greeting and "%s" in greeting else greeting
+        self.stall_at_ehlo = stall_at_ehlo
+        self.close_reused_mail = close_reused_mail
+        self.reused_mail_closes = 0
         self.name = name
         self.extensions = list(extensions)
         self.starttls = starttls
@@ -247,7 +256,11 @@ class PySink:
     def _serve(self, conn, index):
         reader = _LineReader(conn)
         try:
-            conn.sendall(b"220 %s ESMTP test sink\r\n" % self.name.encode())
+            if self.greeting is None:
+                self._stall(conn)
+            conn.sendall(self.greeting.encode() + b"\r\n")
+            if not self.greeting.startswith("220"):
+                return
             self._dialogue(conn, reader, index)
         except (_Closed, OSError):
             pass
@@ -257,8 +270,20 @@ class PySink:
                     self._conns.remove(conn)
             conn.close()
 
+    def _stall(self, conn):
+        """Reads and ignores everything until the client closes or the sink stops."""
+        conn.settimeout(0.2)
+        while not self._stopping:
+            try:
+                if not conn.recv(65536):
+                    break
+            except socket.timeout:
+                continue
+        raise _Closed()
+
     def _dialogue(self, conn, reader, index):
         sender, rcpts, fail_this, commands = None, [], False, []
+        mails = 0
         while True:
             idle = sender is None and self.idle_close_s is not None
             conn.settimeout(self.idle_close_s if idle else 30)
@@ -272,6 +297,8 @@ class PySink:
                 raise _Closed()
             verb = line[:4].upper()
             if verb in (b"EHLO", b"HELO"):
+                if self.stall_at_ehlo:
+                    self._stall(conn)
                 lines = [self.name] + self.extensions
                 conn.sendall(b"".join(b"250%s%s\r\n" % (b" " if i == len(lines) - 1 else b"-",
                                                           l.encode())
@@ -292,6 +319,11 @@ class PySink:
                     self._error(conn, "bad MAIL %r" % line)
                     continue
                 sender, rcpts, commands = m.group(1).decode("utf-8", "replace"), [], [line]
+                mails += 1
+                if self.close_reused_mail and mails > 1:
+                    with self._lock:
+                        self.reused_mail_closes += 1
+                    return
                 with self._lock:
                     self.transactions += 1
                     fail_this = (self.rcpt_421_every and

@@ -1,11 +1,15 @@
 # Delivery when the smart host misbehaves: down then back (deferred, then delivered exactly
 # once), a 550 for one recipient (bounce to the sender's route, the others delivered), idle
 # pooled connections dropped by the server (later messages go out on new connections, none
-# lost or failed) and 421 after RCPT mid-session (retried until delivered exactly once).
+# lost or failed, no attempt counted, also when the server drops one just as it is reused),
+# 421 after RCPT mid-session (retried until delivered exactly once), and failover to the next
+# smart host when one refuses, greets with 421 or stalls before the session is set up.
 import time
 
+import pytest
+
 from conftest import free_port
-from delivery_support import (PySink, log_lines, message_ids, parse_dsn, relay_gateway,
+from delivery_support import (RETRY_FAST, PySink, log_lines, message_ids, parse_dsn, relay_gateway,
                               send_messages, strip_received, wait_delivered_and_clean, wait_for)
 
 
@@ -141,15 +145,20 @@ def test_refused_smart_host_fails_over_to_the_next_without_deferring(gateway_fac
         sink.stop()
 
 
+def max_attempts(gw):
+    return max([r["attempts"] for m in gw.queue_list() for r in m["recipients"]], default=0)
+
+
 def test_idle_connections_closed_by_the_server_are_replaced(gateway_factory):
     sink = PySink(idle_close_s=1).start()
     try:
         gw = relay_gateway(gateway_factory, [sink.port],
                            pool={"max_connections_per_host": 2, "idle_timeout_s": 30})
         ids = []
+        attempts = []  # the most attempts any queued recipient had, sampled while waiting
         for round_ in range(3):
             ids += send_messages(gw.port, "idle%d" % round_, 5)
-            wait_for(lambda: sink.count() >= len(ids), 10,
+            wait_for(lambda: attempts.append(max_attempts(gw)) or sink.count() >= len(ids), 10,
                      "%d messages at the sink after round %d" % (len(ids), round_),
                      detail=lambda: "(have %d)\n%s" % (sink.count(), gw.log_tail(15)))
             time.sleep(1.6)  # the sink drops the pooled connections meanwhile
@@ -158,9 +167,76 @@ def test_idle_connections_closed_by_the_server_are_replaced(gateway_factory):
         assert sink.connections >= 3, sink.connections
         assert_exactly_once(sink, ids)
         assert log_lines(gw, "bounced") == []
+        # A connection found closed before it was used again is no failed attempt.
+        assert log_lines(gw, "deferred") == [], log_lines(gw, "deferred")
+        assert max(attempts) == 0, "a queued recipient had %d attempts" % max(attempts)
         assert len(log_lines(gw, "sent")) == 15
     finally:
         sink.stop()
+
+
+def test_pooled_connection_closed_right_after_mail_is_requeued_not_deferred(gateway_factory):
+    """The server drops a reused connection just after reading MAIL (the race of an idle
+    close): the message goes out on a new connection, counted as no attempt, nothing lost."""
+    sink = PySink(close_reused_mail=True).start()
+    try:
+        gw = relay_gateway(gateway_factory, [sink.port], threads=1,
+                           pool={"max_connections_per_host": 1, "idle_timeout_s": 30})
+        ids = []
+        attempts = []
+        for round_ in range(3):
+            ids += send_messages(gw.port, "race%d" % round_, 2)
+            wait_for(lambda: attempts.append(max_attempts(gw)) or sink.count() >= len(ids), 15,
+                     "%d messages at the sink after round %d" % (len(ids), round_),
+                     detail=lambda: "(have %d)\n%s" % (sink.count(), gw.log_tail(15)))
+        wait_delivered_and_clean(gw)
+        # One connection at a time, each closed at its second MAIL: every message but the first
+        # met a dropped connection once.
+        assert sink.reused_mail_closes >= 5, "closes at MAIL: %d" % sink.reused_mail_closes
+        assert sink.connections == sink.reused_mail_closes + 1, \
+            (sink.connections, sink.reused_mail_closes)
+        assert_exactly_once(sink, ids)
+        assert log_lines(gw, "deferred") == [], log_lines(gw, "deferred")
+        assert log_lines(gw, "bounced") == []
+        assert len(log_lines(gw, "requeued")) == sink.reused_mail_closes, \
+            log_lines(gw, "requeued")
+        assert max(attempts) == 0, "a queued recipient had %d attempts" % max(attempts)
+        assert len(log_lines(gw, "sent")) == 6
+    finally:
+        sink.stop()
+
+
+@pytest.mark.parametrize("label,first_host", [
+    ("421 greeting", dict(greeting="421 4.3.2 busy")),
+    ("no greeting", dict(greeting=None)),
+    ("no EHLO reply", dict(stall_at_ehlo=True)),
+])
+def test_smart_host_that_will_not_set_up_a_session_fails_over(gateway_factory, label,
+                                                               first_host):
+    bad = PySink(name="bad", **first_host).start()
+    good = PySink(name="good").start()
+    try:
+        # One shard, one connection: the first goes to the bad host while all the mail waits.
+        gw = relay_gateway(gateway_factory, [bad.port, good.port], threads=1,
+                           pool={"max_connections_per_host": 1},
+                           overrides={"delivery": dict(RETRY_FAST, helo_timeout_s=1)})
+        ids = send_messages(gw.port, "setup", 4)
+        wait_for(lambda: good.count() >= 4, 10, "4 messages at the second smart host",
+                 detail=lambda: gw.log_tail(15))
+        wait_delivered_and_clean(gw)
+        assert_exactly_once(good, ids)
+        assert bad.connections >= 1 and bad.count() == 0, (bad.connections, bad.count())
+        # The host is marked down and skipped: nothing waits for a retry.
+        assert log_lines(gw, "deferred") == [], log_lines(gw, "deferred")
+        want = {"421 greeting": "refused to talk to me: 421 4.3.2 busy",
+                "no greeting": "timed out while receiving the initial server greeting",
+                "no EHLO reply": "timed out while performing the EHLO handshake"}[label]
+        down = [l for l in gw.log_text().splitlines() if "connector=smarthost:" in l]
+        assert down and all(want in l for l in down), \
+            "host-down log lines: got %r, want each to say %r" % (down, want)
+    finally:
+        bad.stop()
+        good.stop()
 
 
 def test_421_after_rcpt_is_retried_until_delivered_once(gateway_factory):

@@ -104,5 +104,32 @@ TEST(RetryPolicy, ExpiredStatus) {
     EXPECT_EQ(expired_status("4.2.0"), "4.2.0");
 }
 
+TEST(RetryPolicy, ExpiredStatusOfAWaitingRecipient) {
+    struct Case {
+        const char* label;
+        const char* status;
+        const char* diagnostic;
+        const char* want;
+    };
+    const Case cases[] = {
+        {"last status known", "4.4.1", "connect to mx[192.0.2.1]:25: Connection refused", "4.4.1"},
+        {"status wins over the diagnostic", "4.4.2",
+         "host mx[192.0.2.1] said: 450 4.2.0 busy (in reply to RCPT TO command)", "4.4.2"},
+        {"after a restart: the quoted reply's code",
+         "", "host mx[192.0.2.1] said: 452 4.2.2 mailbox full (in reply to RCPT TO command)",
+         "4.2.2"},
+        {"a quoted 5xx was a deferral: temporary", "",
+         "host mx[192.0.2.1] said: 554 5.7.1 policy (in reply to end of DATA command)", "4.7.1"},
+        {"three-digit parts", "", "host mx said: 451 4.123.456 odd", "4.123.456"},
+        {"no enhanced code", "", "host mx[192.0.2.1] said: 450 busy", "4.4.7"},
+        {"not a code", "", "host mx said: 450 4.x.0 busy", "4.4.7"},
+        {"no remote reply", "", "lost connection with mx[192.0.2.1] while sending RCPT TO",
+         "4.4.7"},
+        {"nothing known", "", "", "4.4.7"},
+    };
+    for (const Case& c : cases)
+        EXPECT_EQ(expired_status(c.status, c.diagnostic), c.want) << c.label;
+}
+
 }  // namespace
 }  // namespace ringmta::queue

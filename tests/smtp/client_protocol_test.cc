@@ -99,7 +99,7 @@ F: greeting 450 4.0.0
         {"421 greeting: close without QUIT", TlsPolicy::none, false, false, R"(
 S: 421 4.3.2 mx.example.com shutting down
 = close
-F: service_closing 421 4.3.2
+F: greeting 421 4.3.2
 FD: host mx.example.com[192.0.2.1] refused to talk to me: 421 4.3.2 mx.example.com shutting down
 )"},
         {"garbage greeting", TlsPolicy::none, false, false, R"(
