@@ -36,7 +36,8 @@ const char* const kUsage = R"(usage:
   ringmta route ADDRESS [--size BYTES] [--json] [-c FILE]
                                                which connector and next hops, and why
   ringmta queue list|summary [--json] [--state S] [--domain D] [--connector NAME] [-c FILE]
-  ringmta queue show ID [--json] [-c FILE]     envelope, headers, state of each recipient
+  ringmta queue show ID [--json] [-c FILE]     envelope, headers, each recipient's state and
+                                               attempt history
   ringmta queue flush [ID | --connector NAME | --domain D] [-c FILE]
   ringmta queue hold|release|delete|bounce ID [-c FILE]
   ringmta reload | status [-c FILE]            talk to the running instance (control socket)
@@ -206,6 +207,7 @@ int queue_offline(const config::Config& c, const Args& args) {
         detail.entry = *m;
         detail.connectors = connectors_of(*table, *m);
         queue::load_message_record(io, snapshot->shard_of(*id)->dir, detail);
+        queue::load_attempt_history(io, snapshot->shard_of(*id)->dir, detail);
         out = args.json ? queue::format_show_json(detail) : queue::format_show_text(detail);
     } else {
         std::vector<const queue::QueuedMessage*> view;

@@ -224,7 +224,7 @@ void Delivery::admit(const queue::QueuedMessage& m) {
     bounce_later(id, std::move(unroutable));
     for (size_t k = 0; k < failures.size(); ++k)
         journal(id, failures[k].first, queue::Outcome::failed, unroutable_attempts[k], 0,
-                failures[k].second);
+                failures[k].second, "5.4.4");
 }
 
 bool Delivery::on_tick() {
@@ -239,8 +239,14 @@ bool Delivery::on_tick() {
 }
 
 void Delivery::journal(uint64_t queue_id, uint32_t index, queue::Outcome outcome,
-                       uint32_t attempts, uint64_t next_attempt_us, const std::string& diagnostic) {
+                       uint32_t attempts, uint64_t next_attempt_us, const std::string& diagnostic,
+                       const std::string& status, const std::string& connector,
+                       const std::string& relay) {
     queue::OutcomeRecord record{queue_id, index, outcome, attempts, next_attempt_us, diagnostic};
+    record.attempt_us = base::realtime_us();
+    record.status = status;
+    record.connector = connector;
+    record.relay = relay == "none" ? std::string() : relay;
     deps_.spool->append_outcome(record);
     if (deps_.index->apply(record) == queue::QueueIndex::Applied::message_final) {
         // The one place a message leaves the queue, so its "removed" line is written once.
@@ -267,7 +273,8 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
                           qm->recipients[index].address.c_str(), relay.c_str(),
                           diagnostics[i].c_str());
             ++stats_.delivered;
-            journal(t.queue_id, index, queue::Outcome::delivered, attempts, 0, diagnostics[i]);
+            journal(t.queue_id, index, queue::Outcome::delivered, attempts, 0, diagnostics[i],
+                    "2.0.0", connector_of(*qm, index), relay);
             qm = deps_.index->find(t.queue_id);
             if (qm == nullptr) break;
         }
@@ -309,12 +316,14 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
             case queue::Verdict::delivered:
                 ++stats_.delivered;
                 if (observe_delivery_latency && qm) observe_delivery_latency(now_us - qm->arrival_us);
-                journal(t.queue_id, d.index, queue::Outcome::delivered, d.attempts, 0, diagnostic);
+                journal(t.queue_id, d.index, queue::Outcome::delivered, d.attempts, 0, diagnostic,
+                        status.empty() ? "2.0.0" : status, connector, relay);
                 break;
             case queue::Verdict::failed:
             case queue::Verdict::expired: {
                 ++stats_.failed;
-                journal(t.queue_id, d.index, queue::Outcome::failed, d.attempts, 0, diagnostic);
+                journal(t.queue_id, d.index, queue::Outcome::failed, d.attempts, 0, diagnostic,
+                        status, connector, relay);
                 queue::DsnRecipient b;
                 b.index = d.index;
                 b.status = d.verdict == queue::Verdict::expired
@@ -330,7 +339,7 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
             case queue::Verdict::retry:
                 ++stats_.deferred;
                 journal(t.queue_id, d.index, queue::Outcome::deferred, d.attempts,
-                        d.next_attempt_us, diagnostic);
+                        d.next_attempt_us, diagnostic, status, connector, relay);
                 break;
             case queue::Verdict::requeued:
                 break;
@@ -436,7 +445,7 @@ void Delivery::on_notice(const queue::Notice& notice) {
             const queue::QueuedMessage* still = deps_.index->find(id);
             if (still == nullptr) break;
             journal(id, d.index, queue::Outcome::failed, still->recipients[d.index].attempts, 0,
-                    "message delivery timed out: " + d.reason);
+                    "message delivery timed out: " + d.reason, d.status);
         }
     }
 }
@@ -638,7 +647,7 @@ std::string Delivery::bounce_now(uint64_t queue_id, const std::string& reason) {
         const queue::QueuedMessage* still = deps_.index->find(queue_id);
         if (still == nullptr) break;
         journal(queue_id, index, queue::Outcome::failed, still->recipients[index].attempts, 0,
-                "5.0.0 " + reason);
+                "5.0.0 " + reason, "5.0.0");
     }
     return {};
 }

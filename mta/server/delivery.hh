@@ -130,8 +130,12 @@ private:
                                                          std::string_view address,
                                                          uint64_t size, std::string* why);
     DestinationPool& pool(queue::DestinationId id);
+    // `status`, `connector` and `relay` ("none" or "" when no server answered) go into the
+    // record for `queue show`'s attempt history, with the time.
     void journal(uint64_t queue_id, uint32_t index, queue::Outcome outcome, uint32_t attempts,
-                 uint64_t next_attempt_us, const std::string& diagnostic);
+                 uint64_t next_attempt_us, const std::string& diagnostic,
+                 const std::string& status = {}, const std::string& connector = {},
+                 const std::string& relay = {});
     void message_final(uint64_t queue_id);
     void delete_final_segments();
     void bounce(const LoadedMessage& message, std::vector<queue::DsnRecipient> recipients);

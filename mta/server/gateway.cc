@@ -643,10 +643,11 @@ admin::ControlReply Gateway::queue_show(uint64_t queue_id, bool json) {
             detail.connectors.push_back(s.delivery->connector_of(*q, i));
     });
     if (!found) return refused(1, id + ": no such message in the queue");
-    // The record is read here, on the control thread: segments are append-only and a record
-    // never changes once written, so no shard is held up by the disk read.
+    // The record and the journal are read here, on the control thread: segments are append-only
+    // and a record never changes once written, so no shard is held up by the disk reads.
     queue::PosixSpoolIo io;
     queue::load_message_record(io, shards_[shard]->dir, detail);
+    queue::load_attempt_history(io, shards_[shard]->dir, detail);
     return {0, json ? queue::format_show_json(detail) : queue::format_show_text(detail)};
 }
 
