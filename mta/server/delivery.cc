@@ -49,6 +49,12 @@ std::string remote_host(const std::string& relay) {
     return bracket == std::string::npos ? std::string() : relay.substr(0, bracket);
 }
 
+// The one rule listings, summaries and metrics share: recipients ready for a destination that
+// is down are deferred ("delivery temporarily suspended", as Postfix shows them).
+bool suspended(const queue::DestinationStats& d) {
+    return d.state == queue::DestinationHealth::State::down;
+}
+
 }  // namespace
 
 struct Delivery::Loading {
@@ -82,7 +88,7 @@ void Delivery::describe_held(queue::QueuedMessage& message) const {
         auto view = scheduler_.find_recipient(message.queue_id, i);
         if (!view || view->phase != queue::RecipientPhase::ready) continue;
         queue::DestinationStats d = scheduler_.stats(view->destination);
-        if (d.state != queue::DestinationHealth::State::down) continue;
+        if (!suspended(d)) continue;
         r.state = queue::RecipientState::deferred;
         r.next_attempt_us = base::realtime_us() +
                             (d.down_until_ms > now_ms ? d.down_until_ms - now_ms : 0) * 1000;
@@ -101,8 +107,10 @@ void Delivery::queue_depth(std::vector<std::pair<std::string, std::string>>* key
                            std::vector<uint64_t>* counts) const {
     for (const queue::DestinationStats& d : scheduler_.all_stats()) {
         std::string connector = d.key ? d.key->next_hop.substr(0, d.key->next_hop.find('#')) : "?";
+        uint32_t ready = suspended(d) ? 0 : d.ready;
+        uint32_t deferred = d.deferred + (suspended(d) ? d.ready : 0);
         const std::pair<const char*, uint32_t> states[] = {
-            {"ready", d.ready}, {"deferred", d.deferred}, {"in_flight", d.in_flight}};
+            {"ready", ready}, {"deferred", deferred}, {"in_flight", d.in_flight}};
         for (const auto& [state, n] : states) {
             keys->emplace_back(connector, state);
             counts->push_back(n);

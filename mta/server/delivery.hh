@@ -86,7 +86,8 @@ public:
     std::function<void(uint64_t latency_us)> observe_delivery_latency;
     // Outbound connections open and idle now, over all pools.
     void pool_gauges(uint64_t* open, uint64_t* idle) const;
-    // Recipients per (connector, state) for the queue-depth metric.
+    // Recipients per (connector, state) for the queue-depth metric, by describe_held's rule:
+    // ready ones of a destination that is down count as deferred.
     void queue_depth(std::vector<std::pair<std::string, std::string>>* keys,
                      std::vector<uint64_t>* counts) const;
     const queue::Scheduler& scheduler() const { return scheduler_; }
