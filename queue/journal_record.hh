@@ -1,7 +1,8 @@
 // Journal records: per-recipient delivery outcomes, message removals and holds, appended after the
 // message record (same or a later segment) and replayed in order at recovery. Fixed-size but
-// for a short diagnostic, which the encoder cuts to outcome_diagnostic_max bytes at a UTF-8
-// character boundary. A decoder failure is Errc::corrupt.
+// for a short diagnostic and the attempt's DSN code, connector and relay, which the encoder cuts
+// to their maxima (the diagnostic at a UTF-8 character boundary). A decoder failure is
+// Errc::corrupt.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,9 @@
 namespace ringmta::queue {
 
 inline constexpr size_t outcome_diagnostic_max = 400;
+inline constexpr size_t outcome_status_max = 16;      // "5.7.26" and the like
+inline constexpr size_t outcome_connector_max = 255;  // u8 length on disk
+inline constexpr size_t outcome_relay_max = 320;      // a domain name, an IPv6 literal, a port
 
 enum class Outcome : uint8_t { delivered = 1, failed = 2, deferred = 3 };
 
@@ -24,6 +28,13 @@ struct OutcomeRecord {
     uint32_t attempts = 0;         // delivery attempts so far, this one included
     uint64_t next_attempt_us = 0;  // deferred only: wall-clock time of the next try
     std::string diagnostic;        // e.g. the remote reply "450 4.2.0 mailbox busy"
+    // Version 2 (empty or 0 when read from a version 1 record): what `queue show` lists as the
+    // recipient's attempt history.
+    uint64_t attempt_us = 0;  // wall-clock time the result was known
+    std::string status;       // DSN code, "4.4.1"
+    std::string connector;    // "" for a result no connector produced (no route, operator)
+    std::string relay;        // "host[ip]:port" of the server that answered; "" if none did
+    bool restated = false;    // written by recovery's salvage to carry a state over
 
     bool operator==(const OutcomeRecord&) const = default;
 };
@@ -56,8 +67,10 @@ size_t encode_outcome(const OutcomeRecord& record, std::span<uint8_t> out);
 size_t encode_removal(const RemovalRecord& record, std::span<uint8_t> out);
 size_t encode_hold(const HoldRecord& record, std::span<uint8_t> out);
 
-// Decode a payload (Frame::payload of a record of the matching type).
-base::Result<OutcomeRecord> decode_outcome(std::span<const uint8_t> payload);
+// Decode a payload (Frame::payload of a record of the matching type; `version` is its
+// Frame::version).
+base::Result<OutcomeRecord> decode_outcome(std::span<const uint8_t> payload,
+                                           uint8_t version = outcome_record_version);
 base::Result<RemovalRecord> decode_removal(std::span<const uint8_t> payload);
 base::Result<HoldRecord> decode_hold(std::span<const uint8_t> payload);
 

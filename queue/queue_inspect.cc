@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <initializer_list>
+#include <optional>
 
 #include "queue/message_record.hh"
 #include "queue/queue_id.hh"
@@ -62,7 +64,164 @@ std::string lower_domain(std::string_view address) {
     return d;
 }
 
+const char* outcome_name(Outcome outcome) {
+    switch (outcome) {
+        case Outcome::delivered: return "delivered";
+        case Outcome::failed: return "failed";
+        case Outcome::deferred: return "deferred";
+    }
+    return "?";
+}
+
+// Reads a segment in windows, frame by frame, from `offset` on. Only journal records are read
+// whole: a frame too long for the window is skipped by its length unless it is an outcome.
+class JournalWalk {
+public:
+    JournalWalk(SpoolIo& io, std::string path, uint64_t offset)
+        : io_(io), path_(std::move(path)), pos_(offset) {}
+
+    // The next valid outcome record's frame, nullopt at the end; errors in *error.
+    std::optional<Frame> next_outcome(std::string* error) {
+        for (;;) {
+            if (!fill(record_header_size, error)) return std::nullopt;
+            Frame f = read_frame(std::span(window_).subspan(pos_ - window_at_));
+            switch (f.status) {
+                case FrameStatus::ok:
+                    pos_ += f.record_size;
+                    if (f.type == RecordType::outcome) return f;
+                    continue;
+                case FrameStatus::truncated:
+                    if (at_eof_) return std::nullopt;  // a write still in flight, or torn
+                    if (f.type != RecordType::outcome) {
+                        pos_ += f.record_size;
+                        continue;
+                    }
+                    if (!fill(f.record_size, error)) return std::nullopt;
+                    continue;
+                case FrameStatus::end: return std::nullopt;
+                case FrameStatus::bad_crc: pos_ += f.record_size; continue;
+                case FrameStatus::bad_header: pos_ += record_alignment; continue;  // resync
+            }
+        }
+    }
+
+private:
+    static constexpr size_t window_size = 1 << 20;
+
+    // Makes `want` bytes at pos_ readable in the window, or what the file has of them. False
+    // when the file has nothing at pos_, or on an error.
+    bool fill(uint64_t want, std::string* error) {
+        uint64_t end = window_at_ + window_.size();
+        if (pos_ + want <= end || (at_eof_ && pos_ < end)) return true;
+        if (at_eof_) return false;
+        size_t size = size_t(std::max<uint64_t>(window_size, want));
+        auto bytes = io_.read_range(path_, pos_, size);
+        if (!bytes) {
+            *error = bytes.error().message;
+            return false;
+        }
+        window_ = std::move(*bytes);
+        window_at_ = pos_;
+        at_eof_ = window_.size() < size;
+        return !window_.empty();
+    }
+
+    SpoolIo& io_;
+    std::string path_;
+    uint64_t pos_;
+    std::vector<uint8_t> window_;
+    uint64_t window_at_ = 0;
+    bool at_eof_ = false;
+};
+
+// `, "name": "value"` for each field, in order.
+void append_string_fields(std::string& out,
+                          std::initializer_list<std::pair<const char*, std::string_view>> fields) {
+    for (const auto& [name, value] : fields) {
+        out += ", \"";
+        out += name;
+        out += "\": ";
+        append_json_string(out, value);
+    }
+}
+
+// "history": [...], "history_left_out": N
+void append_history_json(std::string& out, const AttemptHistory& h) {
+    out += ", \"history\": [";
+    for (size_t k = 0; k < h.attempts.size(); ++k) {
+        const AttemptEntry& a = h.attempts[k];
+        out += k ? ", {\"time\": " : "{\"time\": ";
+        append_time_or_null(out, a.at_us);
+        out += ", \"attempt\": " + std::to_string(a.attempt) + ", \"result\": \"";
+        out += outcome_name(a.outcome);
+        out += "\"";
+        append_string_fields(out, {{"connector", a.connector}, {"relay", a.relay},
+                                   {"dsn", a.status}, {"diagnostic", a.diagnostic}});
+        out += "}";
+    }
+    out += "], \"history_left_out\": " + std::to_string(h.left_out);
+}
+
+// One line per attempt, in the words of the log's delivery lines (relay=, connector=, dsn=,
+// status word and the reply or reason in parentheses).
+void append_history_text(std::string& out, const AttemptHistory& h) {
+    if (h.attempts.empty()) return;
+    out += "      history (oldest first):\n";
+    if (h.left_out > 0)
+        out += "        ... " + std::to_string(h.left_out) + " earlier results not shown\n";
+    for (const AttemptEntry& a : h.attempts) {
+        out += "        " + (a.at_us ? format_rfc3339(a.at_us) : std::string("(time unknown)"));
+        out += "  attempt " + std::to_string(a.attempt) + "  ";
+        out += outcome_name(a.outcome);
+        if (!a.connector.empty()) out += "  connector=" + printable(a.connector);
+        out += "  relay=" + (a.relay.empty() ? std::string("none") : printable(a.relay));
+        if (!a.status.empty()) out += "  dsn=" + printable(a.status);
+        if (!a.diagnostic.empty()) out += "  (" + printable(a.diagnostic) + ")";
+        out += '\n';
+    }
+}
+
 }  // namespace
+
+void load_attempt_history(SpoolIo& io, const std::string& shard_dir, MessageDetail& detail) {
+    const QueuedMessage& e = detail.entry;
+    detail.history.assign(e.recipients.size(), AttemptHistory{});
+    auto entries = io.list(shard_dir);
+    if (!entries) {
+        detail.history_error = entries.error().message;
+        return;
+    }
+    std::vector<uint64_t> seqs;
+    for (const DirEntry& d : *entries) {
+        auto seq = parse_segment_file_name(d.name);
+        if (seq && !d.is_dir && *seq >= e.segment_seq) seqs.push_back(*seq);
+    }
+    std::sort(seqs.begin(), seqs.end());
+    for (uint64_t seq : seqs) {
+        uint64_t start = seq == e.segment_seq ? e.offset + e.record_size : 0;
+        JournalWalk walk(io, segment_path(shard_dir, seq), start);
+        std::string error;
+        while (auto frame = walk.next_outcome(&error)) {
+            auto rec = decode_outcome(frame->payload, frame->version);
+            if (!rec || rec->queue_id != e.queue_id || rec->restated ||
+                rec->recipient_index >= detail.history.size())
+                continue;
+            AttemptHistory& h = detail.history[rec->recipient_index];
+            if (h.attempts.size() == show_attempts_max) {
+                h.attempts.erase(h.attempts.begin());
+                ++h.left_out;
+            }
+            h.attempts.push_back({rec->attempt_us, rec->attempts, rec->outcome,
+                                  std::move(rec->status), std::move(rec->connector),
+                                  std::move(rec->relay), std::move(rec->diagnostic)});
+        }
+        // E.g. the message went final meanwhile and its segments were deleted.
+        if (!error.empty()) {
+            detail.history_error = segment_file_name(seq) + ": " + error;
+            return;
+        }
+    }
+}
 
 void load_message_record(SpoolIo& io, const std::string& shard_dir, MessageDetail& detail) {
     const QueuedMessage& e = detail.entry;
@@ -107,12 +266,8 @@ std::string format_show_json(const MessageDetail& d) {
         append_json_string(out, body_name(e.body_type));
         out += ", \"client\": {\"ip\": ";
         append_json_string(out, e.client_ip);
-        out += ", \"helo\": ";
-        append_json_string(out, e.helo_name);
-        out += ", \"tls_protocol\": ";
-        append_json_string(out, e.tls_protocol);
-        out += ", \"tls_cipher\": ";
-        append_json_string(out, e.tls_cipher);
+        append_string_fields(out, {{"helo", e.helo_name}, {"tls_protocol", e.tls_protocol},
+                                   {"tls_cipher", e.tls_cipher}});
         out += "}";
     } else {
         out += ", \"read_error\": ";
@@ -137,12 +292,17 @@ std::string format_show_json(const MessageDetail& d) {
             out += ", \"orcpt\": ";
             append_json_string(out, e.recipients[i].orcpt);
         }
+        if (i < d.history.size()) append_history_json(out, d.history[i]);
         out += "}";
     }
     out += "], \"headers\": ";
     append_json_string(out, d.headers);
     out += ", \"headers_cut\": ";
     out += d.headers_cut ? "true" : "false";
+    if (!d.history_error.empty()) {
+        out += ", \"history_error\": ";
+        append_json_string(out, d.history_error);
+    }
     out += "}\n";
     return out;
 }
@@ -191,7 +351,9 @@ std::string format_show_text(const MessageDetail& d) {
             if (!e.recipients[i].orcpt.empty())
                 out += "      ORCPT=" + printable(e.recipients[i].orcpt) + "\n";
         }
+        if (i < d.history.size()) append_history_text(out, d.history[i]);
     }
+    if (!d.history_error.empty()) field("history:", "unreadable: " + d.history_error);
     if (d.read_error.empty()) {
         out += "headers:\n";
         // Header lines as stored, without their CRLF; control characters made visible.

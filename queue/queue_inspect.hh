@@ -20,6 +20,22 @@ namespace ringmta::queue {
 
 // Longest header section `queue show` prints; a longer one is cut with a note.
 inline constexpr size_t show_headers_max = 64 * 1024;
+// Attempts `queue show` prints per recipient: the most recent ones, with a count of the rest.
+inline constexpr size_t show_attempts_max = 50;
+
+// One journaled result of a recipient, as the outcome record has it (version 1 records carry
+// no time, status, connector or relay: those are 0 and "").
+struct AttemptEntry {
+    uint64_t at_us = 0;
+    uint32_t attempt = 0;  // the record's attempt count
+    Outcome outcome = Outcome::deferred;
+    std::string status, connector, relay, diagnostic;
+};
+
+struct AttemptHistory {
+    std::vector<AttemptEntry> attempts;  // oldest first, at most show_attempts_max
+    uint64_t left_out = 0;               // older ones not kept
+};
 
 struct MessageDetail {
     QueuedMessage entry;                  // the index entry: state per recipient, held
@@ -28,15 +44,28 @@ struct MessageDetail {
     std::string headers;                  // the content's header section (our Received first)
     bool headers_cut = false;
     std::string read_error;               // set when the record could not be read
+    std::vector<AttemptHistory> history;  // per recipient, from the journal records
+    std::string history_error;            // set when a segment could not be read
 };
 
 // Reads the message record `entry` points to in `shard_dir` and fills envelope and headers.
 // Errors (the message left the queue meanwhile, damage) land in detail.read_error.
 void load_message_record(SpoolIo& io, const std::string& shard_dir, MessageDetail& detail);
 
+// Fills detail.history from the outcome records of the message in `shard_dir`: they follow its
+// message record, in its segment or a later one, so those segments are walked in order. Message
+// contents are skipped by their (header-checked) length, not read. Records that recovery's
+// salvage restated are not attempts and are left out (so is whatever history the salvaged
+// segment held). Costs no memory between calls; reads up to the whole spool past the message.
+// Outcomes still waiting for their group commit (a few milliseconds) are not there yet.
+void load_attempt_history(SpoolIo& io, const std::string& shard_dir, MessageDetail& detail);
+
 // {"id", "arrival", "size", "held", "sender", "envid", "ret", "smtputf8", "body", "client":
 //  {"ip", "helo", "tls_protocol", "tls_cipher"}, "recipients": [{"address", "state",
-//  "connector", "attempts", "next_attempt", "diagnostic", "notify", "orcpt"}], "headers"}
+//  "connector", "attempts", "next_attempt", "diagnostic", "notify", "orcpt", "history":
+//  [{"time" (RFC 3339 or null), "attempt", "result" (delivered, deferred, failed), "connector",
+//  "relay", "dsn", "diagnostic"}], "history_left_out"}], "headers", "headers_cut"}
+// plus "history_error" when the journal could not be read.
 std::string format_show_json(const MessageDetail& detail);
 std::string format_show_text(const MessageDetail& detail);
 

@@ -11,7 +11,7 @@ void write_header_start(std::span<uint8_t> out, RecordType type, uint32_t payloa
     ByteWriter w(out);
     w.u16(record_magic);
     w.u8(uint8_t(type));
-    w.u8(record_version);
+    w.u8(record_version_of(type));
     w.u32(payload_size);
 }
 
@@ -61,12 +61,14 @@ Frame read_frame(std::span<const uint8_t> bytes) {
     uint32_t payload_size = r.u32();
     uint32_t record_crc = r.u32();
     uint32_t header_crc = r.u32();
-    if (magic != record_magic || version != record_version || !known_type(type) ||
-        payload_size > record_payload_max || header_crc != base::crc32c(0, header.data(), 12)) {
+    if (magic != record_magic || !known_type(type) || version == 0 ||
+        version > record_version_of(RecordType(type)) || payload_size > record_payload_max ||
+        header_crc != base::crc32c(0, header.data(), 12)) {
         f.status = FrameStatus::bad_header;
         return f;
     }
     f.type = RecordType(type);
+    f.version = version;
     f.record_size = record_size_for(payload_size);
     if (record_header_size + payload_size > bytes.size()) {
         f.status = FrameStatus::truncated;

@@ -16,7 +16,8 @@
  *   offset  size  field
  *   0       2     magic         0x5152 (the bytes 'R' 'Q')
  *   2       1     type          RecordType below; 0 never appears in a written record
- *   3       1     version       1
+ *   3       1     version       per type: 1 for message, removal and hold; 2 for outcome
+ *                                 (readers also accept outcome version 1, see below)
  *   4       4     payload_size  payload bytes, excluding header and padding; <= payload_max
  *   8       4     record_crc    CRC32C over header bytes [0,8) followed by the payload
  *   12      4     header_crc    CRC32C over header bytes [0,12)
@@ -45,9 +46,18 @@
  *     u64 content_size, content bytes (exactly content_size, to the end of the payload).
  *     The content is the message as it will be relayed (the engine's Received header first).
  *
- *   outcome (type 2):  u64 queue_id, u32 recipient_index, u8 outcome (1 delivered, 2 failed,
- *     3 deferred), u8 zero, u16 diagnostic_size, u32 attempts, u32 zero, u64 next_attempt_us,
- *     diagnostic bytes (<= outcome_diagnostic_max).
+ *   outcome (type 2), version 2:  u64 queue_id, u32 recipient_index, u8 outcome (1 delivered,
+ *     2 failed, 3 deferred), u8 flags (bit 0 restated: written by salvage to carry a state
+ *     over, not the result of an attempt), u16 diagnostic_size, u32 attempts, u32 zero,
+ *     u64 next_attempt_us, u64 attempt_us (wall-clock time the result was known; 0 unknown),
+ *     u8 status_size, u8 connector_size, u16 relay_size, u32 zero, diagnostic bytes
+ *     (<= outcome_diagnostic_max), status bytes (the DSN code, "4.4.1"; <= outcome_status_max),
+ *     connector bytes (<= outcome_connector_max), relay bytes ("host[ip]:port", "" when no
+ *     server answered; <= outcome_relay_max). These extra fields are what `queue show` prints
+ *     as the attempt history.
+ *   outcome (type 2), version 1 (written before the attempt history; still read): the first
+ *     32 bytes as in version 2 with flags 0, then diagnostic bytes; no time, status,
+ *     connector or relay.
  *
  *   removal (type 3):  u64 queue_id, u8 reason (1 deleted by operator, 2 all recipients final,
  *     3 write aborted), u8[7] zero.
@@ -60,7 +70,8 @@
  * deleted oldest-first (segment_table.hh). A reader meeting a journal record for an unknown
  * id ignores it: its message was already final and its segment deleted.
  *
- * Changing anything here means a new version byte and a reader that accepts both.
+ * Changing anything here means a new version byte for that record type and a reader that
+ * accepts both. A version this reader does not know is bad_header: to it, that is damage.
  */
 
 #include <cstddef>
@@ -70,13 +81,20 @@
 namespace ringmta::queue {
 
 inline constexpr uint16_t record_magic = 0x5152;
+// The version writers put in each type's records now (record_version_of); read_frame accepts
+// every version from 1 up to that one.
 inline constexpr uint8_t record_version = 1;
+inline constexpr uint8_t outcome_record_version = 2;
 inline constexpr size_t record_header_size = 16;
 inline constexpr size_t record_alignment = 8;
 // A damaged length must not make a reader skip or allocate gigabytes; messages are far smaller.
 inline constexpr uint32_t record_payload_max = 1u << 30;
 
 enum class RecordType : uint8_t { end = 0, message = 1, outcome = 2, removal = 3, hold = 4 };
+
+constexpr uint8_t record_version_of(RecordType type) {
+    return type == RecordType::outcome ? outcome_record_version : record_version;
+}
 
 constexpr uint64_t record_size_for(uint64_t payload_size) {
     return (record_header_size + payload_size + record_alignment - 1) & ~(record_alignment - 1);
@@ -101,6 +119,7 @@ enum class FrameStatus {
 struct Frame {
     FrameStatus status = FrameStatus::end;
     RecordType type = RecordType::end;
+    uint8_t version = 0;               // meaningful for ok, truncated and bad_crc
     uint64_t record_size = 0;          // meaningful for ok, truncated and bad_crc
     std::span<const uint8_t> payload;  // set only when ok
 };

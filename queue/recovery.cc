@@ -119,7 +119,7 @@ bool Recovery::replay(uint64_t seq, const ScannedRecord& rec) {
     switch (rec.type) {
         case RecordType::message: return replay_message(seq, rec);
         case RecordType::outcome: {
-            auto outcome = decode_outcome(rec.payload);
+            auto outcome = decode_outcome(rec.payload, rec.version);
             if (!outcome) break;
             auto applied = report_.index.apply(*outcome);
             if (applied == QueueIndex::Applied::unknown_message) ++report_.orphan_journal_records;
@@ -203,8 +203,9 @@ base::Result<void> Recovery::salvage(const std::set<uint64_t>& damaged, uint64_t
             Outcome outcome = r.state == RecipientState::delivered ? Outcome::delivered
                               : r.state == RecipientState::failed  ? Outcome::failed
                                                                    : Outcome::deferred;
-            batch.add_outcome(
-                OutcomeRecord{id, i, outcome, r.attempts, r.next_attempt_us, r.diagnostic});
+            OutcomeRecord restated{id, i, outcome, r.attempts, r.next_attempt_us, r.diagnostic};
+            restated.restated = true;  // not an attempt: `queue show` leaves it out of the history
+            batch.add_outcome(restated);
         }
         if (m.held) batch.add_hold(HoldRecord{id, true});
     }

@@ -29,7 +29,7 @@ SegmentScan scan_segment(std::span<const uint8_t> bytes) {
     while (pos < bytes.size()) {
         Frame f = read_frame(bytes.subspan(pos));
         if (f.status == FrameStatus::ok) {
-            scan.records.push_back(ScannedRecord{pos, f.type, f.record_size, f.payload});
+            scan.records.push_back(ScannedRecord{pos, f.type, f.record_size, f.payload, f.version});
             pos += f.record_size;
             scan.valid_end = std::min<uint64_t>(pos, bytes.size());
             continue;

@@ -16,6 +16,7 @@ struct ScannedRecord {
     RecordType type = RecordType::end;
     uint64_t record_size = 0;
     std::span<const uint8_t> payload;
+    uint8_t version = 0;  // the payload layout (record_format.hh)
 };
 
 // Bytes between two valid records that are not a valid record themselves.

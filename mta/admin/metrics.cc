@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
+#include <utility>
 
 namespace ringmta::admin {
 
@@ -56,6 +58,7 @@ void ShardMetrics::add(const ShardMetrics& o) {
     spool_messages_committed += o.spool_messages_committed;
     spool_bytes_written += o.spool_bytes_written;
     spool_commit_failures += o.spool_commit_failures;
+    spool_bytes += o.spool_bytes;
     pool_connections_open += o.pool_connections_open;
     pool_connections_idle += o.pool_connections_idle;
     pool_connections_opened += o.pool_connections_opened;
@@ -203,6 +206,9 @@ constexpr Scalar kSpoolPoolsDns[] = {
      &ShardMetrics::spool_bytes_written},
     {"ringmta_spool_commit_failures_total", "counter",
      "Spool batches whose write or fdatasync failed.", &ShardMetrics::spool_commit_failures},
+    {"ringmta_spool_bytes", "gauge",
+     "Bytes of spool segment files on disk now (their size, preallocation included).",
+     &ShardMetrics::spool_bytes},
     {"ringmta_pool_connections_open", "gauge",
      "Outbound SMTP connections open in the delivery pools.", &ShardMetrics::pool_connections_open},
     {"ringmta_pool_connections_idle", "gauge",
@@ -233,20 +239,24 @@ void format_rejected(Exposition& e, const ShardMetrics& t) {
     }
 }
 
-// Sorted by (connector, state) so the output does not depend on the shards' order.
-void format_queue_depth(Exposition& e, const ShardMetrics& t) {
+// Sorted by (connector, state) so the output does not depend on the shards' order. Every
+// connector configured or counted gets every state, so each series exists from the start.
+void format_queue_depth(Exposition& e, const MetricsSnapshot& s) {
     e.family("ringmta_queue_recipients", "gauge",
              "Recipients not final, by connector and state (ready, deferred, in_flight).");
-    std::vector<const QueueDepth*> rows;
-    for (const QueueDepth& d : t.queue_depth) rows.push_back(&d);
-    std::sort(rows.begin(), rows.end(), [](const QueueDepth* a, const QueueDepth* b) {
-        return a->connector != b->connector ? a->connector < b->connector : a->state < b->state;
-    });
-    for (const QueueDepth* d : rows) {
+    std::map<std::pair<std::string, std::string>, uint64_t> rows;
+    std::vector<std::string> connectors = s.connectors;
+    for (const QueueDepth& d : s.totals.queue_depth) {
+        rows[{d.connector, d.state}] += d.recipients;
+        connectors.push_back(d.connector);
+    }
+    for (const std::string& c : connectors)
+        for (const char* state : kQueueDepthStates) rows[{c, state}] += 0;
+    for (const auto& [key, n] : rows) {
         e.sample("ringmta_queue_recipients",
-                 "connector=\"" + escape_label_value(d->connector) + "\",state=\"" +
-                     escape_label_value(d->state) + "\"",
-                 d->recipients);
+                 "connector=\"" + escape_label_value(key.first) + "\",state=\"" +
+                     escape_label_value(key.second) + "\"",
+                 n);
     }
 }
 
@@ -268,7 +278,7 @@ std::string format_prometheus(const MetricsSnapshot& s) {
     format_scalars(e, s.totals, kInbound);
     format_rejected(e, s.totals);
     format_scalars(e, s.totals, kDelivery);
-    format_queue_depth(e, s.totals);
+    format_queue_depth(e, s);
     format_scalars(e, s.totals, kSpoolPoolsDns);
     e.histogram("ringmta_accept_latency_seconds",
                 "End of DATA to the 250 reply (the spool commit included).",

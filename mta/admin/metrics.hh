@@ -31,6 +31,8 @@ inline constexpr size_t kRejectReasonCount = size_t(RejectReason::other) + 1;
 const char* reject_reason_name(RejectReason reason);
 
 // Recipients waiting for one connector in one state ("ready", "deferred", "in_flight").
+// Every state of every connector named is rendered, at 0 when no row gives it a count.
+inline constexpr const char* kQueueDepthStates[] = {"ready", "deferred", "in_flight"};
 struct QueueDepth {
     std::string connector;
     std::string state;
@@ -58,6 +60,7 @@ struct ShardMetrics {
     uint64_t spool_messages_committed = 0;
     uint64_t spool_bytes_written = 0;
     uint64_t spool_commit_failures = 0;
+    uint64_t spool_bytes = 0;  // gauge: segment files on disk (read off the shard thread)
     // Outbound connection pools.
     uint64_t pool_connections_open = 0;  // gauge
     uint64_t pool_connections_idle = 0;  // gauge
@@ -80,6 +83,7 @@ struct MetricsSnapshot {
     uint32_t shards_running = 0;  // started and not stopping
     uint64_t route_table_generation = 0;
     uint64_t memory_buffered_bytes = 0;  // message content held in memory (limits.memory_max)
+    std::vector<std::string> connectors;  // configured: their queue series exist from the start
     ShardMetrics totals;
 };
 

@@ -62,6 +62,12 @@ std::string remote_host(const std::string& relay) {
     return bracket == std::string::npos ? std::string() : relay.substr(0, bracket);
 }
 
+// The one rule listings, summaries and metrics share: recipients ready for a destination that
+// is down are deferred ("delivery temporarily suspended", as Postfix shows them).
+bool suspended(const queue::DestinationStats& d) {
+    return d.state == queue::DestinationHealth::State::down;
+}
+
 }  // namespace
 
 struct Delivery::Loading {
@@ -97,7 +103,7 @@ void Delivery::describe_held(queue::QueuedMessage& message) const {
         auto view = scheduler_.find_recipient(message.queue_id, i);
         if (!view || view->phase != queue::RecipientPhase::ready) continue;
         queue::DestinationStats d = scheduler_.stats(view->destination);
-        if (d.state != queue::DestinationHealth::State::down) continue;
+        if (!suspended(d)) continue;
         r.state = queue::RecipientState::deferred;
         r.next_attempt_us = base::realtime_us() +
                             (d.down_until_ms > now_ms ? d.down_until_ms - now_ms : 0) * 1000;
@@ -116,8 +122,10 @@ void Delivery::queue_depth(std::vector<std::pair<std::string, std::string>>* key
                            std::vector<uint64_t>* counts) const {
     for (const queue::DestinationStats& d : scheduler_.all_stats()) {
         std::string connector = d.key ? d.key->next_hop.substr(0, d.key->next_hop.find('#')) : "?";
+        uint32_t ready = suspended(d) ? 0 : d.ready;
+        uint32_t deferred = d.deferred + (suspended(d) ? d.ready : 0);
         const std::pair<const char*, uint32_t> states[] = {
-            {"ready", d.ready}, {"deferred", d.deferred}, {"in_flight", d.in_flight}};
+            {"ready", ready}, {"deferred", deferred}, {"in_flight", d.in_flight}};
         for (const auto& [state, n] : states) {
             keys->emplace_back(connector, state);
             counts->push_back(n);
@@ -241,7 +249,7 @@ void Delivery::admit(const queue::QueuedMessage& m) {
     bounce_later(id, std::move(unroutable));
     for (size_t k = 0; k < failures.size(); ++k)
         journal(id, failures[k].first, queue::Outcome::failed, unroutable_attempts[k], 0,
-                failures[k].second);
+                failures[k].second, "5.4.4");
 }
 
 // After a reload, queued mail follows the new routes from its next attempt on, as Postfix
@@ -305,8 +313,13 @@ void Delivery::on_second() {
 
 void Delivery::journal(uint64_t queue_id, uint32_t index, queue::Outcome outcome,
                        uint32_t attempts, uint64_t next_attempt_us, const std::string& diagnostic,
-                       std::string_view status) {
+                       const std::string& status, const std::string& connector,
+                       const std::string& relay) {
     queue::OutcomeRecord record{queue_id, index, outcome, attempts, next_attempt_us, diagnostic};
+    record.attempt_us = base::realtime_us();
+    record.status = status;
+    record.connector = connector;
+    record.relay = relay == "none" ? std::string() : relay;
     deps_.spool->append_outcome(record);
     if (deps_.index->apply(record, status) == queue::QueueIndex::Applied::message_final) {
         // The one place a message leaves the queue, so its "removed" line is written once.
@@ -333,7 +346,8 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
                           qm->recipients[index].address.c_str(), relay.c_str(),
                           diagnostics[i].c_str());
             ++stats_.delivered;
-            journal(t.queue_id, index, queue::Outcome::delivered, attempts, 0, diagnostics[i]);
+            journal(t.queue_id, index, queue::Outcome::delivered, attempts, 0, diagnostics[i],
+                    "2.0.0", connector_of(*qm, index), relay);
             qm = deps_.index->find(t.queue_id);
             if (qm == nullptr) break;
         }
@@ -382,7 +396,8 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
             case queue::Verdict::delivered:
                 ++stats_.delivered;
                 if (observe_delivery_latency && qm) observe_delivery_latency(now_us - qm->arrival_us);
-                journal(t.queue_id, d.index, queue::Outcome::delivered, d.attempts, 0, diagnostic);
+                journal(t.queue_id, d.index, queue::Outcome::delivered, d.attempts, 0, diagnostic,
+                        status.empty() ? "2.0.0" : status, connector, relay);
                 // RFC 3461 5.2.2: a next hop without DSN cannot pass NOTIFY=SUCCESS on, so the
                 // sender hears "relayed" from us.
                 if (!attempt.next_hop_dsn && message != nullptr &&
@@ -401,7 +416,8 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
             case queue::Verdict::failed:
             case queue::Verdict::expired: {
                 ++stats_.failed;
-                journal(t.queue_id, d.index, queue::Outcome::failed, d.attempts, 0, diagnostic);
+                journal(t.queue_id, d.index, queue::Outcome::failed, d.attempts, 0, diagnostic,
+                        status, connector, relay);
                 queue::DsnRecipient b;
                 b.index = d.index;
                 b.status = d.verdict == queue::Verdict::expired
@@ -417,7 +433,7 @@ void Delivery::complete(const queue::Transaction& t, std::span<const queue::Reci
             case queue::Verdict::retry:
                 ++stats_.deferred;
                 journal(t.queue_id, d.index, queue::Outcome::deferred, d.attempts,
-                        d.next_attempt_us, diagnostic, status);
+                        d.next_attempt_us, diagnostic, status, connector, relay);
                 break;
             case queue::Verdict::requeued:
                 break;
@@ -533,7 +549,7 @@ void Delivery::on_notice(const queue::Notice& notice) {
             const queue::QueuedMessage* still = deps_.index->find(id);
             if (still == nullptr) break;
             journal(id, d.index, queue::Outcome::failed, still->recipients[d.index].attempts, 0,
-                    "message delivery timed out: " + d.reason);
+                    "message delivery timed out: " + d.reason, d.status);
         }
     }
 }
@@ -735,7 +751,7 @@ std::string Delivery::bounce_now(uint64_t queue_id, const std::string& reason) {
         const queue::QueuedMessage* still = deps_.index->find(queue_id);
         if (still == nullptr) break;
         journal(queue_id, index, queue::Outcome::failed, still->recipients[index].attempts, 0,
-                "5.0.0 " + reason);
+                "5.0.0 " + reason, "5.0.0");
     }
     return {};
 }

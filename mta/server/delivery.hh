@@ -101,7 +101,8 @@ public:
     std::function<void(uint64_t latency_us)> observe_delivery_latency;
     // Outbound connections open and idle now, over all pools.
     void pool_gauges(uint64_t* open, uint64_t* idle) const;
-    // Recipients per (connector, state) for the queue-depth metric.
+    // Recipients per (connector, state) for the queue-depth metric, by describe_held's rule:
+    // ready ones of a destination that is down count as deferred.
     void queue_depth(std::vector<std::pair<std::string, std::string>>* keys,
                      std::vector<uint64_t>* counts) const;
     const queue::Scheduler& scheduler() const { return scheduler_; }
@@ -148,9 +149,12 @@ private:
                                                          std::string_view address,
                                                          uint64_t size, std::string* why);
     DestinationPool& pool(queue::DestinationId id);
+    // `status`, `connector` and `relay` ("none" or "" when no server answered) go into the
+    // record for `queue show`'s attempt history, with the time.
     void journal(uint64_t queue_id, uint32_t index, queue::Outcome outcome, uint32_t attempts,
                  uint64_t next_attempt_us, const std::string& diagnostic,
-                 std::string_view status = {});
+                 const std::string& status = {}, const std::string& connector = {},
+                 const std::string& relay = {});
     void message_final(uint64_t queue_id);
     void delete_final_segments();
     void bounce(const LoadedMessage& message, std::vector<queue::DsnRecipient> recipients);

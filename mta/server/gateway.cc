@@ -12,6 +12,7 @@
 
 #include <condition_variable>
 #include <cstring>
+#include <filesystem>
 #include <future>
 #include <optional>
 #include <thread>
@@ -34,6 +35,7 @@
 #include "queue/queue_inspect.hh"
 #include "queue/queue_listing.hh"
 #include "queue/recovery.hh"
+#include "queue/segment_planner.hh"
 #include "queue/spool_snapshot.hh"
 #include "router/route_cache.hh"
 #include "router/route_table_build.hh"
@@ -441,6 +443,24 @@ admin::Readiness Gateway::readiness() {
     return {true, ""};
 }
 
+namespace {
+
+// The bytes of a shard directory's segment files, as `ls -l` counts them (a preallocated
+// segment counts its whole capacity: that space is taken).
+uint64_t spool_segment_bytes(const std::string& dir) {
+    std::error_code ec;
+    uint64_t total = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        if (!queue::parse_segment_file_name(entry.path().filename().string())) continue;
+        std::error_code size_ec;
+        uint64_t size = entry.file_size(size_ec);
+        if (!size_ec) total += size;  // deleted meanwhile: no longer on disk
+    }
+    return total;
+}
+
+}  // namespace
+
 admin::MetricsSnapshot Gateway::metrics_snapshot() {
     admin::MetricsSnapshot snap;
     snap.version = RINGMTA_VERSION;
@@ -448,6 +468,8 @@ admin::MetricsSnapshot Gateway::metrics_snapshot() {
     for (auto& s : shards_) snap.shards_running += s->running.load() ? 1 : 0;
     snap.route_table_generation = shared_->routes.generation();
     snap.memory_buffered_bytes = shared_->memory.used();
+    if (auto table = shared_->routes.snapshot())
+        for (const router::Connector& c : table->connectors()) snap.connectors.push_back(c.spec.name);
     std::mutex m;
     on_every_shard(shards_, [&](ShardState& s) {
         admin::ShardMetrics x;
@@ -486,6 +508,8 @@ admin::MetricsSnapshot Gateway::metrics_snapshot() {
         snap.totals.add(x);
     });
     snap.totals.connections_open = shared_->admission.total();  // inbound, admitted
+    // Read here, on the metrics thread: a directory listing is blocking I/O no shard should do.
+    for (auto& s : shards_) snap.totals.spool_bytes += spool_segment_bytes(s->dir);
     return snap;
 }
 
@@ -647,10 +671,11 @@ admin::ControlReply Gateway::queue_show(uint64_t queue_id, bool json) {
             detail.connectors.push_back(s.delivery->connector_of(*q, i));
     });
     if (!found) return refused(1, id + ": no such message in the queue");
-    // The record is read here, on the control thread: segments are append-only and a record
-    // never changes once written, so no shard is held up by the disk read.
+    // The record and the journal are read here, on the control thread: segments are append-only
+    // and a record never changes once written, so no shard is held up by the disk reads.
     queue::PosixSpoolIo io;
     queue::load_message_record(io, shards_[shard]->dir, detail);
+    queue::load_attempt_history(io, shards_[shard]->dir, detail);
     return {0, json ? queue::format_show_json(detail) : queue::format_show_text(detail)};
 }
 

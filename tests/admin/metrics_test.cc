@@ -42,6 +42,7 @@ MetricsSnapshot sample_snapshot() {
     t.recipients_bounced = 7;
     t.dsn_sent = 6;
     t.queue_messages = 42;
+    s.connectors = {"partners", "idle", "to-pgp"};  // "idle": nothing queued, every state at 0
     t.queue_depth = {{"to-pgp", "ready", 12},
                      {"partners", "deferred", 8},
                      {"to-pgp", "deferred", 4},
@@ -50,6 +51,7 @@ MetricsSnapshot sample_snapshot() {
     t.spool_messages_committed = 1006;
     t.spool_bytes_written = 2100000;
     t.spool_commit_failures = 1;
+    t.spool_bytes = 67108864;
     t.pool_connections_open = 9;
     t.pool_connections_idle = 3;
     t.pool_connections_opened = 20;

@@ -66,7 +66,9 @@ for _f in (crc32c_bytewise, crc32c):
 # ---------------------------------------------------------------- record framing
 
 MAGIC = 0x5152
-VERSION = 1
+# The newest version of each record type (outcome records went to 2 with the attempt history;
+# version 1 ones are still read).
+VERSIONS = {1: 1, 2: 2, 3: 1, 4: 1}
 HEADER_SIZE = 16
 ALIGNMENT = 8
 PAYLOAD_MAX = 1 << 30
@@ -92,7 +94,8 @@ def read_frame(buf, pos):
     if header == _ZERO_HEADER:
         return "end", 0, 0, None
     magic, rtype, version, size, record_crc, header_crc = _HEADER.unpack(header)
-    if (magic != MAGIC or version != VERSION or rtype not in (1, 2, 3, 4) or size > PAYLOAD_MAX
+    if (magic != MAGIC or rtype not in (1, 2, 3, 4) or not 1 <= version <= VERSIONS.get(rtype, 0)
+            or size > PAYLOAD_MAX
             or crc32c(header[:12]) != header_crc):
         return "bad_header", rtype, 0, None
     rsize = record_size_for(size)

@@ -230,3 +230,58 @@ def test_hold_survives_restart_and_offline_commands(gateway_factory):
                  detail=lambda: gw.log_tail(20))
     finally:
         sink.stop()
+
+
+def history(shown, index=0):
+    return [(h["attempt"], h["result"], h["connector"], h["dsn"], h["diagnostic"], h["relay"])
+            for h in shown["recipients"][index]["history"]]
+
+
+def test_show_lists_each_attempt_from_the_journal_across_a_restart(gateway_factory):
+    sink = PySink(reject_rcpt={"x@dest.example": "450 4.2.0 mailbox busy"}).start()
+    try:
+        gw = gateway_factory({
+            "connectors": [{"name": "outbound", "address_spaces": ["*"],
+                            "smart_hosts": ["127.0.0.1:%d" % sink.port]}],
+            "delivery": {"retry": {"initial_s": 3600, "max_s": 7200}},
+        })
+        qid = send(gw, "alice@corp.example", ["x@dest.example"], "msg-twice")
+
+        def attempts():
+            return history(cli_json(gw, "queue", "show", qid))
+        # Deferred once on arrival, once more after a flush; the history is read from the
+        # journal, whose records follow the index by one group commit.
+        wait_for(lambda: len(attempts()) == 1, 20, "the first attempt journaled",
+                 detail=lambda: (attempts(), gw.log_tail(20)))
+        assert gw.cli("queue", "flush", qid).returncode == 0
+        wait_for(lambda: len(attempts()) == 2, 20, "the second attempt journaled",
+                 detail=lambda: (attempts(), gw.log_tail(20)))
+        online = cli_json(gw, "queue", "show", qid)
+        got = history(online)
+        relay = got[0][5]
+        assert re.fullmatch(r"\S*\[127\.0\.0\.1\]:%d" % sink.port, relay), got
+        diagnostic = got[0][4]
+        assert "450 4.2.0 mailbox busy" in diagnostic, got
+        assert got == [(1, "deferred", "outbound", "4.2.0", diagnostic, relay),
+                       (2, "deferred", "outbound", "4.2.0", diagnostic, relay)], got
+        assert online["recipients"][0]["history_left_out"] == 0
+        times = [h["time"] for h in online["recipients"][0]["history"]]
+        assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", t) for t in times), times
+        assert times == sorted(times), times
+        text = gw.cli("queue", "show", qid).stdout.decode()
+        assert "      history (oldest first):\n" in text, text
+        for n in (1, 2):
+            assert re.search(r"^        %s  attempt %d  deferred  connector=outbound  relay=%s  "
+                             r"dsn=4\.2\.0  \(.*450 4\.2\.0 mailbox busy.*\)$"
+                             % (re.escape(times[n - 1]), n, re.escape(relay)), text, re.M), text
+
+        # Stopped: the same history from the spool files; started again: still the same.
+        gw.stop()
+        offline = cli_json(gw, "queue", "show", qid)
+        assert history(offline) == got
+        assert gw.cli("queue", "show", qid).stdout.decode() == text
+        gw.start()
+        assert history(cli_json(gw, "queue", "show", qid)) == got
+        assert sink.count() == 0
+    finally:
+        sink.stop()

@@ -97,6 +97,137 @@ TEST(QueueShow, LongHeaderSectionIsCut) {
     EXPECT_NE(format_show_text(d).find("... (cut at 65536 bytes)"), std::string::npos);
 }
 
+OutcomeRecord attempt(uint64_t id, uint32_t index, Outcome outcome, uint32_t n,
+                      std::string diagnostic, uint64_t at_us, std::string status,
+                      std::string connector, std::string relay) {
+    OutcomeRecord r{id, index, outcome, n, outcome == Outcome::deferred ? at_us + 600'000'000 : 0,
+                    std::move(diagnostic)};
+    r.attempt_us = at_us;
+    r.status = std::move(status);
+    r.connector = std::move(connector);
+    r.relay = std::move(relay);
+    return r;
+}
+
+// The history comes from the outcome records after the message record, over segments, with
+// other messages' records, a message too big for one read window, a version 1 record (time and
+// relay unknown) and a salvage restatement (not an attempt) in between.
+TEST(QueueShow, AttemptHistoryFromTheJournal) {
+    test::SpoolFixture s(4096);  // small segments: every batch below starts a new one
+    const uint64_t t0 = 1'700'000'000'000'000;
+    ASSERT_TRUE(s.commit({0x101, 0x102}));
+    WriteBatch second;
+    std::string big(3 << 20, 'x');  // three read windows
+    ContentSpan spans[] = {test::span_of(big)};
+    ASSERT_TRUE(second.add_message(test::sample_envelope(0x103, 1), spans).has_value());
+    second.add_raw_record(test::outcome_v1_bytes(
+        {0x101, 0, Outcome::deferred, 1, t0 + 1, "connect to 127.0.0.1:2526: Connection refused"}));
+    second.add_outcome(attempt(0x102, 0, Outcome::deferred, 1, "not this one", t0, "4.0.0", "x",
+                               "y[1.1.1.1]:25"));
+    ASSERT_TRUE(s.writer.commit(second).has_value());
+    OutcomeRecord restated = attempt(0x101, 1, Outcome::deferred, 1, "salvaged", 0, "", "", "");
+    restated.restated = true;
+    ASSERT_TRUE(s.commit({}, {attempt(0x101, 0, Outcome::deferred, 2,
+                                      "host sink[127.0.0.1] said: 450 4.2.0 busy (in reply to "
+                                      "RCPT TO command)",
+                                      t0 + 60'000'000, "4.2.0", "outbound", "sink[127.0.0.1]:2526"),
+                              restated,
+                              attempt(0x101, 1, Outcome::failed, 1, "no route to <rcpt1@dest.example>",
+                                      t0 + 120'000'000, "5.4.4", "", "")}));
+    RecoveryReport r = s.recover();
+    ASSERT_NE(r.index.find(0x101), nullptr);
+    ASSERT_GE(r.next_segment_seq, 4u) << "the test wants three segments";
+
+    MessageDetail d;
+    d.entry = *r.index.find(0x101);
+    d.connectors = {"outbound", ""};
+    load_message_record(s.io, s.dir, d);
+    load_attempt_history(s.io, s.dir, d);
+    ASSERT_EQ(d.history_error, "");
+    ASSERT_EQ(d.history.size(), 2u);
+    ASSERT_EQ(d.history[0].attempts.size(), 2u);
+    ASSERT_EQ(d.history[1].attempts.size(), 1u);
+
+    std::string json = format_show_json(d);
+    std::string want_rcpt0 =
+        "\"history\": [{\"time\": null, \"attempt\": 1, \"result\": \"deferred\", \"connector\": "
+        "\"\", \"relay\": \"\", \"dsn\": \"\", \"diagnostic\": \"connect to 127.0.0.1:2526: "
+        "Connection refused\"}, {\"time\": \"2023-11-14T22:14:20Z\", \"attempt\": 2, \"result\": "
+        "\"deferred\", \"connector\": \"outbound\", \"relay\": \"sink[127.0.0.1]:2526\", \"dsn\": "
+        "\"4.2.0\", \"diagnostic\": \"host sink[127.0.0.1] said: 450 4.2.0 busy (in reply to RCPT "
+        "TO command)\"}], \"history_left_out\": 0}";
+    EXPECT_NE(json.find(want_rcpt0), std::string::npos) << json;
+    std::string want_rcpt1 =
+        "\"history\": [{\"time\": \"2023-11-14T22:15:20Z\", \"attempt\": 1, \"result\": "
+        "\"failed\", \"connector\": \"\", \"relay\": \"\", \"dsn\": \"5.4.4\", \"diagnostic\": "
+        "\"no route to <rcpt1@dest.example>\"}], \"history_left_out\": 0}";
+    EXPECT_NE(json.find(want_rcpt1), std::string::npos) << json;
+    EXPECT_EQ(json.find("not this one"), std::string::npos) << json;
+    EXPECT_EQ(json.find("salvaged"), std::string::npos) << json;
+
+    std::string text = format_show_text(d);
+    std::string want_text =
+        "  <rcpt0@dest.example>  deferred  connector outbound  attempts 2  next 2023-11-14T22:24:20Z\n"
+        "      last result: host sink[127.0.0.1] said: 450 4.2.0 busy (in reply to RCPT TO command)\n"
+        "      NOTIFY=FAILURE,DELAY\n"
+        "      history (oldest first):\n"
+        "        (time unknown)  attempt 1  deferred  relay=none  (connect to 127.0.0.1:2526: "
+        "Connection refused)\n"
+        "        2023-11-14T22:14:20Z  attempt 2  deferred  connector=outbound  "
+        "relay=sink[127.0.0.1]:2526  dsn=4.2.0  (host sink[127.0.0.1] said: 450 4.2.0 busy (in "
+        "reply to RCPT TO command))\n"
+        "  <rcpt1@dest.example>  failed  connector (none)  attempts 1\n"
+        "      last result: no route to <rcpt1@dest.example>\n"
+        "      NOTIFY=FAILURE,DELAY\n"
+        "      history (oldest first):\n"
+        "        2023-11-14T22:15:20Z  attempt 1  failed  relay=none  dsn=5.4.4  (no route to "
+        "<rcpt1@dest.example>)\n"
+        "headers:\n";
+    EXPECT_NE(text.find(want_text), std::string::npos) << text;
+
+    // Offline, from a read-only recovery of the same files: the same history.
+    RecoveryReport offline = s.recover(true);
+    MessageDetail again;
+    again.entry = *offline.index.find(0x101);
+    again.connectors = d.connectors;
+    load_message_record(s.io, s.dir, again);
+    load_attempt_history(s.io, s.dir, again);
+    EXPECT_EQ(format_show_json(again), json);
+}
+
+// Only the last show_attempts_max results per recipient are kept, and the rest counted.
+TEST(QueueShow, AttemptHistoryIsBounded) {
+    test::SpoolFixture s;
+    const uint64_t t0 = 1'700'000'000'000'000;
+    std::vector<OutcomeRecord> outcomes;
+    for (uint32_t n = 1; n <= show_attempts_max + 7; ++n)
+        outcomes.push_back(attempt(0x101, 0, Outcome::deferred, n, "451 busy " + std::to_string(n),
+                                   t0 + n * 1'000'000, "4.0.0", "outbound", "h[192.0.2.1]:25"));
+    ASSERT_TRUE(s.commit({0x101}, outcomes));
+    RecoveryReport r = s.recover();
+    MessageDetail d;
+    d.entry = *r.index.find(0x101);
+    load_attempt_history(s.io, s.dir, d);
+    ASSERT_EQ(d.history[0].attempts.size(), show_attempts_max);
+    EXPECT_EQ(d.history[0].left_out, 7u);
+    EXPECT_EQ(d.history[0].attempts.front().attempt, 8u);
+    EXPECT_EQ(d.history[0].attempts.back().attempt, show_attempts_max + 7);
+    EXPECT_TRUE(d.history[1].attempts.empty());
+    std::string text = format_show_text(d);
+    EXPECT_NE(text.find("      history (oldest first):\n        ... 7 earlier results not shown\n"
+                        "        2023-11-14T22:13:28Z  attempt 8  deferred"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(format_show_json(d).find("\"history_left_out\": 7}"), std::string::npos);
+
+    // A shard directory that cannot be listed: said so, the rest of `show` still prints.
+    MessageDetail lost;
+    lost.entry = d.entry;
+    load_attempt_history(s.io, "/spool/shard-9", lost);
+    EXPECT_NE(lost.history_error, "");
+    EXPECT_NE(format_show_text(lost).find("history:      unreadable: "), std::string::npos);
+}
+
 QueuedMessage message(uint64_t id, uint64_t arrival_us, std::vector<std::string> rcpts,
                       uint64_t size = 100) {
     QueuedMessage m;

@@ -35,6 +35,87 @@ TEST(JournalRecord, OutcomeRoundTrip) {
     }
 }
 
+OutcomeRecord with_attempt(OutcomeRecord r, uint64_t at_us, std::string status,
+                           std::string connector, std::string relay, bool restated = false) {
+    r.attempt_us = at_us;
+    r.status = std::move(status);
+    r.connector = std::move(connector);
+    r.relay = std::move(relay);
+    r.restated = restated;
+    return r;
+}
+
+TEST(JournalRecord, OutcomeVersion2CarriesTheAttempt) {
+    const OutcomeRecord cases[] = {
+        with_attempt({5, 1, Outcome::deferred, 2, 1'700'000'600'000'000,
+                      "host sink[127.0.0.1] said: 450 4.2.0 busy (in reply to RCPT TO command)"},
+                     1'700'000'000'123'456, "4.2.0", "outbound", "sink[127.0.0.1]:2526"),
+        with_attempt({6, 0, Outcome::failed, 1, 0, "no route"}, 1, "5.4.4", "", ""),
+        with_attempt({7, 3, Outcome::deferred, 4, 9, "restated"}, 0, "", "", "", true),
+        with_attempt({8, 0, Outcome::delivered, 1, 0, "250 ok"}, 2, "2.0.0",
+                     std::string(255, 'c'), std::string(320, 'r')),
+    };
+    for (const OutcomeRecord& want : cases) {
+        std::vector<uint8_t> bytes = encoded_outcome(want);
+        Frame f = read_frame(bytes);
+        ASSERT_EQ(f.status, FrameStatus::ok) << frame_status_name(f.status);
+        EXPECT_EQ(f.version, 2);
+        auto got = decode_outcome(f.payload, f.version);
+        ASSERT_TRUE(got.has_value()) << got.error().message;
+        EXPECT_EQ(*got, want) << "queue id " << want.queue_id;
+    }
+    // The documented layout: fixed part, then diagnostic, status, connector, relay.
+    std::vector<uint8_t> bytes =
+        encoded_outcome(with_attempt({0x11, 2, Outcome::deferred, 3, 0x44, "d"}, 0x55, "4.0.0",
+                                     "cn", "r:1", true));
+    auto p = read_frame(bytes).payload;
+    std::vector<uint8_t> want_payload = {
+        0x11, 0, 0, 0, 0, 0, 0, 0,  2, 0, 0, 0,  3, 1,  1, 0,  3, 0, 0, 0,  0, 0, 0, 0,
+        0x44, 0, 0, 0, 0, 0, 0, 0,  0x55, 0, 0, 0, 0, 0, 0, 0,  5, 2,  3, 0,  0, 0, 0, 0,
+        'd', '4', '.', '0', '.', '0', 'c', 'n', 'r', ':', '1'};
+    EXPECT_EQ(std::vector<uint8_t>(p.begin(), p.end()), want_payload);
+    // Longer than their maxima: cut, not refused.
+    auto cut = decode_outcome(read_frame(encoded_outcome(with_attempt(
+        {9, 0, Outcome::failed, 1, 0, ""}, 1, std::string(20, '5'), std::string(300, 'c'),
+        std::string(400, 'r')))).payload);
+    ASSERT_TRUE(cut.has_value());
+    EXPECT_EQ(cut->status.size(), outcome_status_max);
+    EXPECT_EQ(cut->connector.size(), outcome_connector_max);
+    EXPECT_EQ(cut->relay.size(), outcome_relay_max);
+}
+
+// Spools written before version 2 keep reading; versions nobody wrote are damage.
+TEST(JournalRecord, OutcomeVersion1StillReads) {
+    OutcomeRecord old{0x42, 1, Outcome::deferred, 2, 1'700'000'600'000'000, "451 4.3.0 busy"};
+    std::vector<uint8_t> bytes = test::outcome_v1_bytes(old);
+    Frame f = read_frame(bytes);
+    ASSERT_EQ(f.status, FrameStatus::ok) << frame_status_name(f.status);
+    EXPECT_EQ(f.version, 1);
+    auto got = decode_outcome(f.payload, f.version);
+    ASSERT_TRUE(got.has_value()) << got.error().message;
+    EXPECT_EQ(*got, old);
+    EXPECT_FALSE(decode_outcome(f.payload, 2).has_value()) << "v1 payload read as v2";
+    EXPECT_FALSE(decode_outcome(f.payload, 3).has_value()) << "version 3 accepted";
+
+    // Version 3 of an outcome, version 2 of a hold: headers no writer produces.
+    auto reversioned = [](std::vector<uint8_t> b, uint8_t version) {
+        b[3] = version;
+        uint32_t crc = base::crc32c(base::crc32c(0, b.data(), 8), b.data() + 16,
+                                    b[4] | (b[5] << 8) | (b[6] << 16) | (uint32_t(b[7]) << 24));
+        ByteWriter w{std::span<uint8_t>(b).subspan(8, 8)};
+        w.u32(crc);
+        w.u32(base::crc32c(0, b.data(), 12));
+        return b;
+    };
+    EXPECT_EQ(read_frame(reversioned(bytes, 2)).status, FrameStatus::ok) << "test helper broken";
+    EXPECT_EQ(read_frame(reversioned(bytes, 3)).status, FrameStatus::bad_header);
+    EXPECT_EQ(read_frame(reversioned(bytes, 0)).status, FrameStatus::bad_header);
+    std::vector<uint8_t> hold(hold_record_size);
+    encode_hold({1, true}, hold);
+    EXPECT_EQ(read_frame(hold).version, 1);
+    EXPECT_EQ(read_frame(reversioned(hold, 2)).status, FrameStatus::bad_header);
+}
+
 TEST(JournalRecord, DiagnosticIsCutAtACharacterBoundary) {
     // 'ü' is two bytes; 399 ASCII bytes then 'ü' would split it at 400.
     OutcomeRecord r{1, 0, Outcome::failed, 1, 0, std::string(399, 'a') + "üüü"};

@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "mta/base/crc32c.hh"
+#include "queue/byte_codec.hh"
 #include "queue/envelope.hh"
 #include "queue/journal_record.hh"
 #include "queue/message_record.hh"
@@ -52,6 +54,33 @@ inline std::vector<uint8_t> message_record_bytes(const Envelope& e, std::string_
     auto rec = batch.add_message(e, spans);
     MTA_ASSERT(rec.has_value());
     return flatten(batch);
+}
+
+// An outcome record as writers before the attempt history wrote it (version 1: no time,
+// status, connector or relay), built byte by byte from the documented layout.
+inline std::vector<uint8_t> outcome_v1_bytes(const OutcomeRecord& r) {
+    size_t payload_size = 32 + r.diagnostic.size();
+    std::vector<uint8_t> out(record_size_for(payload_size), 0);
+    ByteWriter w{std::span<uint8_t>(out).subspan(record_header_size, payload_size)};
+    w.u64(r.queue_id);
+    w.u32(r.recipient_index);
+    w.u8(uint8_t(r.outcome));
+    w.u8(0);
+    w.u16(uint16_t(r.diagnostic.size()));
+    w.u32(r.attempts);
+    w.u32(0);
+    w.u64(r.next_attempt_us);
+    w.bytes(r.diagnostic);
+    ByteWriter h{std::span<uint8_t>(out).first(8)};
+    h.u16(record_magic);
+    h.u8(uint8_t(RecordType::outcome));
+    h.u8(1);
+    h.u32(uint32_t(payload_size));
+    uint32_t crc = base::crc32c(base::crc32c(0, out.data(), 8), out.data() + 16, payload_size);
+    ByteWriter c{std::span<uint8_t>(out).subspan(8, 8)};
+    c.u32(crc);
+    c.u32(base::crc32c(0, out.data(), 12));
+    return out;
 }
 
 }  // namespace ringmta::queue::test
