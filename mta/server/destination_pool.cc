@@ -443,7 +443,8 @@ void DestinationPool::on_session_closed(smtp::ClientSession& session,
         // mail from us as configured. Defer what waits; the retry policy spaces the attempts.
         MTA_LOG_WARN("connector=%s: %s", spec_.name.c_str(), failure.diagnostic.c_str());
         fail_waiting(queue::RecipientResult::deferred,
-                     failure.enhanced.empty() ? "4.7.0" : failure.enhanced, failure.diagnostic);
+                     failure.enhanced.empty() ? "4.7.0" : smtp::as_temporary(failure.enhanced),
+                     failure.diagnostic);
         return;
     }
     pump();

@@ -12,15 +12,11 @@
 #include "mta/smtp/client_sasl.hh"
 
 namespace ringmta::smtp {
-namespace {
 
-// A deferral carries a 4.x.x code even when the reply that caused it was a 5xx.
 std::string as_temporary(std::string enhanced) {
     if (!enhanced.empty() && enhanced[0] == '5') enhanced[0] = '4';
     return enhanced;
 }
-
-}  // namespace
 
 const char* wait_name(ClientWait wait) {
     static constexpr const char* names[] = {"none", "greeting",    "ehlo", "starttls", "tls",

@@ -20,6 +20,10 @@
 
 namespace ringmta::smtp {
 
+// A deferral carries a 4.x.x code even when the reply that caused it was a 5xx (a refused
+// AUTH, say: the message is tried again, so its status must not read as permanent).
+std::string as_temporary(std::string enhanced);
+
 // connectors[].tls.mode (INTERFACE.md).
 enum class TlsPolicy : uint8_t {
     none,           // never STARTTLS

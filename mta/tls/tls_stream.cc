@@ -2,6 +2,8 @@
 // caller's buffer, so nothing OpenSSL wants to send is left behind.
 #include "mta/tls/tls_stream.hh"
 
+#include <arpa/inet.h>
+
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -28,7 +30,17 @@ bool TlsStream::start(SSL_CTX* ctx, Role role, const std::string& server_name) {
         SSL_set_accept_state(ssl_);
     } else {
         SSL_set_connect_state(ssl_);
-        if (!server_name.empty()) {
+        std::string address = server_name;
+        if (address.size() > 2 && address.front() == '[' && address.back() == ']')
+            address = address.substr(1, address.size() - 2);
+        if (address.rfind("IPv6:", 0) == 0) address.erase(0, 5);
+        unsigned char raw[16];
+        bool is_address = inet_pton(AF_INET, address.c_str(), raw) == 1 ||
+                          inet_pton(AF_INET6, address.c_str(), raw) == 1;
+        if (is_address) {
+            // RFC 6066 3: SNI carries host names only; an address is verified as one.
+            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), address.c_str());
+        } else if (!server_name.empty()) {
             SSL_set_tlsext_host_name(ssl_, server_name.c_str());
             SSL_set1_host(ssl_, server_name.c_str());
         }

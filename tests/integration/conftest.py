@@ -17,7 +17,13 @@ import pytest
 
 import spool_reader
 
-DEFAULT_BIN = "/work/main/build-it/mta/ringmta"
+# Paths relative to this checkout: the build scripts/test.sh makes, and ../shared (the
+# project's shared material, beside the repository where it exists; RINGMTA_SHARED overrides).
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_BIN = os.path.join(REPO, "build-ci", "mta", "ringmta")
+DEFAULT_BENCH_BIN = os.path.join(REPO, "build-ci", "bench", "ringmta-bench")
+SHARED_DIR = os.environ.get("RINGMTA_SHARED", os.path.join(os.path.dirname(REPO), "shared"))
+EML_DIR = os.path.join(SHARED_DIR, "data", "eml")
 SANITIZER_MARK = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: ")
 HOSTNAME = "gw.test.example"
 

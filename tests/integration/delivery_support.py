@@ -18,10 +18,7 @@ import time
 
 import pytest
 
-from conftest import free_port, require_tool
-
-BENCH_BIN_DEFAULT = "/work/main/build-it/bench/ringmta-bench"
-EML_DIR = "/work/shared/data/eml"
+from conftest import DEFAULT_BENCH_BIN, EML_DIR, free_port, require_tool
 MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(<[^>\r\n]*>)", re.I | re.M)
 
 
@@ -429,7 +426,7 @@ def bench_bin():
     if not path:
         rb = os.environ.get("RINGMTA_BIN")
         path = os.path.join(os.path.dirname(os.path.dirname(rb)), "bench", "ringmta-bench") \
-            if rb else BENCH_BIN_DEFAULT
+            if rb else DEFAULT_BENCH_BIN
     if not os.access(path, os.X_OK):
         pytest.skip("ringmta-bench not found at %s (set RINGMTA_BENCH_BIN)" % path)
     return path

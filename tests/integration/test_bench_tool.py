@@ -11,10 +11,7 @@ import time
 
 import pytest
 
-from conftest import free_port
-
-DEFAULT_BENCH_BIN = "/work/main/build-it/bench/ringmta-bench"
-EML_DIR = "/work/shared/data/eml"
+from conftest import DEFAULT_BENCH_BIN, EML_DIR, free_port
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 

@@ -166,10 +166,6 @@ def test_wrong_password_defers_and_never_bounces(wrong_password):
     assert log_lines(gw, "bounced") == [] and bounces.count() == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a deferral after a refused AUTH is logged with the server's permanent code "
-    "(dsn=5.7.8, status=deferred): DestinationPool::on_session_closed passes "
-    "failure.enhanced to fail_waiting without making it temporary"))
 def test_wrong_password_deferral_has_a_temporary_status(wrong_password):
     gw, _, _, _ = wrong_password
     deferred = log_lines(gw, "deferred")
@@ -241,10 +237,6 @@ def test_sni_is_the_smart_host_name_without_tls_name(gateway_factory, smart_host
         dns.stop()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an IP-literal smart host is sent as SNI (\"127.0.0.1\"): DestinationPool::open_connection "
-    "passes host.name (the address text) as verify_name and TlsStream::start sets it with "
-    "SSL_set_tlsext_host_name without checking that it is a DNS name"))
 def test_no_sni_for_an_ip_literal_smart_host(gateway_factory, smart_host_ca):
     """RFC 6066 3: "Literal IPv4 and IPv6 addresses are not permitted in HostName"."""
     _, cert, key = smart_host_ca

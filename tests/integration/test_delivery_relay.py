@@ -149,9 +149,10 @@ def test_pool_reuse_2000_messages_within_the_cap_across_shards(gateway_factory, 
             "connections refused at the sink: %d (more than %d open at once)" % (
                 report["refused_connections"], cap)
         # Pooled connections carry the load: a shard that waits for a slot gets one handed
-        # over by another, which costs a connection now and then, not one per message.
-        assert report["connections"] <= 3 * cap, \
-            "connections at the sink: got %d, want <= %d" % (report["connections"], 3 * cap)
+        # over by another, which costs a connection now and then (more often on a loaded
+        # machine), never one per message: at least 50 messages per connection on average.
+        assert report["connections"] <= n // 50, \
+            "connections at the sink: got %d, want <= %d" % (report["connections"], n // 50)
         assert gw.log_text().count("status=deferred") == 0
     finally:
         sink.kill()

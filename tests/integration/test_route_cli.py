@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-DEFAULT_BIN = "/work/main/build-router/mta/ringmta"
+from conftest import DEFAULT_BIN
 
 ROUTE_KEYS = {"connector", "address_space", "cost", "next_hops", "candidates"}
 CANDIDATE_KEYS = {"connector", "address_space", "cost", "lost_because"}
