@@ -1,6 +1,6 @@
 // ServerSession on a real shard and loopback socket: what a client pipelines after STARTTLS is
 // discarded, never executed (RFC 3207 4.2), whether it arrives in the read that carries the
-// STARTTLS line or the STARTTLS line itself was split over several reads.
+// STARTTLS line or the STARTTLS line itself was split over several reads; HELP and STARTTLS.
 #include "mta/smtp/server_session.hh"
 
 #include <netinet/in.h>
@@ -230,6 +230,29 @@ TEST_F(ServerSessionTest, CommandsInALaterReadFailTheHandshake) {
     std::string rest = c.read_rest();
     EXPECT_EQ(rest.find("250"), std::string::npos) << rest;
     EXPECT_EQ(rest.find("503"), std::string::npos) << rest;
+}
+
+const std::string kHelp =
+    "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP";
+
+// HELP names STARTTLS exactly where EHLO offers it.
+TEST_F(ServerSessionTest, HelpListsStartTlsOnlyWhenOffered) {
+    {
+        Client c(port());
+        ASSERT_EQ(c.reply(), kGreeting);
+        c.send("HELP\r\n");
+        EXPECT_EQ(c.reply(), kHelp + " STARTTLS\r\n");
+        c.send("STARTTLS\r\n");
+        EXPECT_EQ(c.reply(), kReady);
+        ASSERT_TRUE(c.start_tls());
+        c.send("HELP\r\n");
+        EXPECT_EQ(c.reply(), kHelp + "\r\n") << "under TLS";
+    }
+    shard_->run([&](Shard&) { context_.listener_tls[0] = nullptr; });
+    Client c(port());
+    ASSERT_EQ(c.reply(), kGreeting);
+    c.send("HELP\r\n");
+    EXPECT_EQ(c.reply(), kHelp + "\r\n") << "listener without TLS";
 }
 
 }  // namespace
