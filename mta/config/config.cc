@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <initializer_list>
+#include <set>
 #include <limits>
 #include <sstream>
 
@@ -60,6 +61,25 @@ public:
             bool ok = false;
             for (const char* k : known) ok = ok || field.key == k;
             if (!ok) fail(join(path, std::string(field.key)), "unknown key");
+        }
+    }
+
+    // simdjson's DOM keeps every field of an object and a lookup finds only one of them, so a
+    // repeated key would silently drop a value. Refused anywhere in the document, with its path.
+    void check_duplicate_keys(element e, const std::string& path) {
+        if (e.type() == element_type::OBJECT) {
+            std::set<std::string_view> seen;
+            object obj = e.get_object().value_unsafe();  // a copy: no dangling ref
+            for (auto field : obj) {
+                std::string p = join(path, std::string(field.key));
+                if (!seen.insert(field.key).second) fail(p, "duplicate key");
+                check_duplicate_keys(field.value, p);
+            }
+        } else if (e.type() == element_type::ARRAY) {
+            size_t i = 0;
+            simdjson::dom::array items = e.get_array().value_unsafe();
+            for (element item : items)
+                check_duplicate_keys(item, path + "[" + std::to_string(i++) + "]");
         }
     }
 
@@ -486,6 +506,7 @@ LoadResult parse_config(const std::string& json_text, const std::string& source_
         result.errors = std::move(r.errors);
         return result;
     }
+    r.check_duplicate_keys(root, "");
     object obj;
     if (r.get_object(root, "(top level)", &obj)) read_root(r, obj, &c);
     if (c.server.hostname.empty()) c.server.hostname = default_hostname();

@@ -15,6 +15,7 @@
 
 #include "mta/base/log.hh"
 #include "mta/engine/shard.hh"
+#include "queue/queue_id.hh"
 
 namespace ringmta::engine {
 
@@ -51,6 +52,13 @@ base::Result<void> SpoolWriter::create_segment(uint64_t seq, uint64_t capacity_b
         ::close(fd);
         ::unlink(path.c_str());
         return base::errno_error(err, "preallocate " + path);
+    }
+    if (queue_id_high_water) {
+        if (auto r = queue::write_queue_id_mark(dir_, queue_id_high_water()); !r) {
+            ::close(fd);
+            ::unlink(path.c_str());
+            return r;
+        }
     }
     // The new name must be durable before any record in it is acknowledged.
     int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -133,6 +141,7 @@ void SpoolWriter::start_batch() {
         io_uring_prep_writev(sqe, fd_, iov.data(), unsigned(n), offset);
         sqe->flags |= IOSQE_IO_LINK;
         completions_[chain].owner = this;
+        write_bytes_[chain] = bytes;
         ++outstanding_;
         ++chain;
         offset += bytes;
@@ -141,18 +150,21 @@ void SpoolWriter::start_batch() {
     io_uring_sqe* sqe = shard_.ring().sqe_for(&completions_[kChainMax]);
     io_uring_prep_fsync(sqe, fd_, IORING_FSYNC_DATASYNC);
     ++outstanding_;
-    if (inject_failure_) {
-        inject_failure_ = false;
-        batch_failed_ = true;
-        batch_error_ = ENOSPC;
-    }
+    batch_overrides_.swap(overrides_);
+    overrides_.clear();
 }
 
 void SpoolWriter::on_complete(Completion* c, int result, uint32_t) {
     auto* self = static_cast<SpoolWriter*>(c->owner);
-    // A write result is a byte count; a short write breaks the link chain (the kernel cancels
-    // the rest), so any write that did not complete in full shows up as a failure below.
+    auto step = unsigned(c - self->completions_.data());
+    for (const Override& o : self->batch_overrides_)
+        if (o.step == step) result = o.result;
+    // A failed or short write severs the link chain: the kernel cancels the rest, the sync
+    // included. A short write is checked here too rather than left to that rule alone.
+    if (result >= 0 && step < kChainMax && uint64_t(result) != self->write_bytes_[step])
+        result = -EIO;
     if (result < 0) {
+        // The first real error is the one to report, not the cancellations it caused.
         if (!self->batch_failed_ || self->batch_error_ == ECANCELED) self->batch_error_ = -result;
         self->batch_failed_ = true;
     }
@@ -162,8 +174,10 @@ void SpoolWriter::on_complete(Completion* c, int result, uint32_t) {
 
 void SpoolWriter::finish_batch() {
     in_flight_ = false;
+    batch_overrides_.clear();
     if (batch_failed_) {
         ++stats_.failures;
+        stats_.last_error = batch_error_ ? batch_error_ : EIO;
         MTA_LOG_ERROR("spool: write or sync of %zu messages to %s/%s failed: %s; "
                       "answering 451 and moving to a new segment",
                       batch_appends_.size(), dir_.c_str(),

@@ -40,6 +40,7 @@ struct SpoolStats {
     uint64_t messages = 0;
     uint64_t bytes = 0;
     uint64_t failures = 0;
+    int last_error = 0;  // errno of the last failed batch
 };
 
 class SpoolWriter {
@@ -67,6 +68,9 @@ public:
     std::function<void(const SpoolAppend&)> on_durable;
     // Called when a new segment file has been created (and its name made durable).
     std::function<void(uint64_t seq)> on_segment_created;
+    // When set, each new segment also rewrites the queue id high-water mark with this value
+    // (see queue_id.hh), made durable by the directory fsync the segment needs anyway.
+    std::function<uint64_t()> queue_id_high_water;
 
     const SpoolStats& stats() const { return stats_; }
     // Messages appended whose callback has not run yet.
@@ -78,8 +82,14 @@ public:
     uint64_t next_segment_seq() const { return planner_ ? planner_->next_seq() : 0; }
     const std::string& dir() const { return dir_; }
 
-    // Test hook: fail the next batch's write as if the disk were full.
-    void inject_failure_once() { inject_failure_ = true; }
+    // Test hook: in the next batch, completion `step` (0, 1, ...: the chain's WRITEVs in order;
+    // kSyncStep: the fdatasync) reports `result` (-errno, or a byte count for a short write)
+    // instead of what the kernel returned. Set several to model the kernel cancelling the rest
+    // of a broken link chain (-ECANCELED).
+    static constexpr unsigned kSyncStep = 32;
+    void override_next_result(unsigned step, int result) {
+        overrides_.push_back({step, result});
+    }
 
 private:
     static void on_complete(Completion* c, int result, uint32_t flags);
@@ -105,12 +115,19 @@ private:
     std::vector<queue::BatchRecord> batch_records_;
     uint64_t batch_offset_ = 0;
     static constexpr size_t kChainMax = 32;  // WRITEV SQEs per batch (each <= IOV_MAX iovecs)
-    std::array<Completion, kChainMax + 1> completions_{};
+    static_assert(kSyncStep == kChainMax);
+    std::array<Completion, kChainMax + 1> completions_{};  // the WRITEVs, then the sync
+    std::array<uint64_t, kChainMax> write_bytes_{};        // what each WRITEV must write
     unsigned outstanding_ = 0;
     bool batch_failed_ = false;
     int batch_error_ = 0;
     bool in_flight_ = false;
-    bool inject_failure_ = false;
+    struct Override {
+        unsigned step;
+        int result;
+    };
+    std::vector<Override> overrides_;        // for the next batch (test hook)
+    std::vector<Override> batch_overrides_;  // for the batch in flight
     SpoolStats stats_;
 };
 

@@ -158,7 +158,9 @@ base::Result<void> Gateway::recover_and_prepare() {
                      static_cast<unsigned long long>(report->records),
                      static_cast<unsigned long long>(report->truncated_bytes));
         s->queue.emplace(std::move(report->index));
-        s->ids.emplace(i, base::realtime_us(), report->highest_queue_id);
+        auto mark = queue::read_queue_id_mark(s->dir);
+        if (!mark) return mark.error();
+        s->ids.emplace(i, base::realtime_us(), report->highest_queue_id, *mark);
         s->next_segment_seq = report->next_segment_seq;
         for (const auto& l : c.listeners) {
             if (l.tls_cert_file.empty()) {
@@ -224,6 +226,7 @@ base::Result<void> Gateway::start_shards() {
         s.delivery->observe_delivery_latency = [&s](uint64_t us) { s.delivery_latency_us.observe(us); };
         s.context.observe_accept_latency = [&s](uint64_t us) { s.accept_latency_us.observe(us); };
         s.spool->on_segment_created = [&s](uint64_t seq) { s.queue->segments().open(seq); };
+        s.spool->queue_id_high_water = [&s] { return s.ids->high_water(); };
         s.spool->on_durable = [&s](const engine::SpoolAppend& a) {
             uint64_t content = 0;
             for (size_t i = 0; i < a.content_count; ++i) content += a.content[i].size();

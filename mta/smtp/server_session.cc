@@ -209,8 +209,12 @@ void ServerSession::execute(std::string_view line) {
             reply("252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery");
             break;
         case Verb::help:
-            reply("214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP "
-                  "STARTTLS");
+            // STARTTLS only where EHLO would offer it: a listener with TLS, not yet under TLS.
+            reply(starttls_offered()
+                      ? "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY "
+                        "HELP STARTTLS"
+                      : "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY "
+                        "HELP");
             break;
         case Verb::starttls: cmd_starttls(); break;
         case Verb::auth:
@@ -241,11 +245,14 @@ void ServerSession::cmd_helo(std::string_view arg, bool extended) {
     }
     std::string size = "SIZE " + std::to_string(limits().message_size_max);
     std::vector<std::string_view> extensions = {"PIPELINING", size};
-    if (!tls_ && context_.listener_tls[connection_.listener_index()] != nullptr)
-        extensions.push_back("STARTTLS");
+    if (starttls_offered()) extensions.push_back("STARTTLS");
     for (std::string_view e : {"ENHANCEDSTATUSCODES", "8BITMIME", "DSN", "SMTPUTF8", "CHUNKING"})
         extensions.push_back(e);
     append_ehlo_reply(replies_, host, helo_name_, extensions);
+}
+
+bool ServerSession::starttls_offered() const {
+    return !tls_ && context_.listener_tls[connection_.listener_index()] != nullptr;
 }
 
 bool ServerSession::relay_allowed() const {

@@ -71,6 +71,7 @@ private:
     void close_with(std::string_view text);
     void close_after_reply();  // close once the replies are out, or final_reply_timeout_s
     bool relay_allowed() const;
+    bool starttls_offered() const;
     const config::LimitsConfig& limits() const { return config_->limits; }
 
     engine::Connection& connection_;

@@ -138,6 +138,12 @@ TEST(Config, ErrorsNameFileKeyAndExpectation) {
         {"retry order", R"({"delivery": {"retry": {"initial_s": 100, "max_s": 10}}})",
          "test.json: delivery.retry.max_s: expected a value no smaller than "
          "delivery.retry.initial_s\n"},
+        {"duplicate nested key", R"({"limits":{"connections_max":5,"connections_max":6}})",
+         "test.json: limits.connections_max: duplicate key\n"},
+        {"duplicate top-level key", R"({"limits": {}, "limits": {}})",
+         "test.json: limits: duplicate key\n"},
+        {"duplicate key in a list item", R"({"connectors": [{"name": "a", "name": "b"}]})",
+         "test.json: connectors[0].name: duplicate key\n"},
         {"log burst_max too big", R"({"log": {"burst_max": 2000000}})",
          "test.json: log.burst_max: expected an integer from 0 to 1000000, got 2000000\n"},
     };

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <future>
@@ -20,6 +22,19 @@ inline ListenSpec loopback_any_port() {
     spec.length = sizeof(sockaddr_in);
     spec.text = "127.0.0.1:0";
     return spec;
+}
+
+// A blocking client socket connected to 127.0.0.1:`port`, reads time out after 5 s.
+inline int connect_to(uint16_t port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    return fd;
 }
 
 class RunningShard {

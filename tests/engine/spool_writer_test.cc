@@ -1,10 +1,13 @@
 // The io_uring spool writer against a real file system: group commit, record placement,
-// failure handling and rotation.
+// failure handling (completion results rewritten through the test hook), rotation, and the
+// queue id mark written with each new segment.
 #include "mta/engine/spool_writer.hh"
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -122,17 +125,82 @@ TEST_F(SpoolWriterTest, OneTickIsOneSyncAndRecordsReadBack) {
     }
 }
 
-TEST_F(SpoolWriterTest, FailedBatchFailsEveryAppendAndRotates) {
-    shard_->run([&](Shard&) { writer_->inject_failure_once(); });
-    auto failed = make(5, 100, 2000);
+// Completions of a failed batch as the kernel reports them, rewritten through the test hook.
+struct FailureCase {
+    const char* name;
+    int messages;  // 600 need two WRITEVs (about 2 iovecs each, more than IOV_MAX)
+    std::vector<std::pair<unsigned, int>> results;  // (step, result)
+    int want_error;
+};
+
+class SpoolWriterFailure : public SpoolWriterTest,
+                           public ::testing::WithParamInterface<FailureCase> {};
+
+TEST_P(SpoolWriterFailure, FailsEveryAppendMovesToAFreshSegmentAndRecovers) {
+    const FailureCase& fc = GetParam();
+    shard_->run([&](Shard&) {
+        for (auto [step, result] : fc.results) writer_->override_next_result(step, result);
+    });
+    auto failed = make(fc.messages, 100, 2000);
     submit(failed);
-    for (auto& p : failed) EXPECT_EQ(p->result.load(), 0);
+    for (auto& p : failed) EXPECT_EQ(p->result.load(), 0) << "acknowledged from a failed batch";
+    SpoolStats stats;
+    shard_->run([&](Shard&) { stats = writer_->stats(); });
+    EXPECT_EQ(stats.failures, 1u);
+    EXPECT_EQ(stats.last_error, fc.want_error) << std::strerror(stats.last_error);
+    EXPECT_EQ(stats.messages, 0u);
     auto next = make(3, 100, 3000);
     submit(next);
+    std::string file = read_file(queue::segment_path(dir_, 8));
     for (auto& p : next) {
-        EXPECT_EQ(p->result.load(), 1);
+        ASSERT_EQ(p->result.load(), 1);
         EXPECT_EQ(p->append.segment_seq, 8u) << "after a failure the writer must move on";
+        auto span = std::span(reinterpret_cast<const uint8_t*>(file.data()) + p->append.offset,
+                              p->append.record_size);
+        auto decoded = queue::decode_message_record(span);
+        ASSERT_TRUE(decoded.has_value()) << decoded.error().message;
+        EXPECT_EQ(decoded->envelope, p->envelope);
     }
+}
+
+constexpr unsigned kSync = SpoolWriter::kSyncStep;
+
+INSTANTIATE_TEST_SUITE_P(
+    Completions, SpoolWriterFailure,
+    ::testing::Values(
+        FailureCase{"write_enospc", 5, {{0, -ENOSPC}, {kSync, -ECANCELED}}, ENOSPC},
+        FailureCase{"write_eio", 5, {{0, -EIO}, {kSync, -ECANCELED}}, EIO},
+        // The kernel's chain rule aside, the writer itself notices the missing bytes.
+        FailureCase{"short_write", 5, {{0, 10}}, EIO},
+        FailureCase{"sync_eio", 5, {{kSync, -EIO}}, EIO},
+        FailureCase{"sync_enospc", 5, {{kSync, -ENOSPC}}, ENOSPC},
+        FailureCase{"sync_cancelled", 5, {{kSync, -ECANCELED}}, ECANCELED},
+        // The cancellations the failure caused do not hide it.
+        FailureCase{"second_write_enospc", 600, {{1, -ENOSPC}, {kSync, -ECANCELED}}, ENOSPC},
+        FailureCase{"first_write_cancels_second", 600,
+                    {{0, -EIO}, {1, -ECANCELED}, {kSync, -ECANCELED}}, EIO}),
+    [](const ::testing::TestParamInfo<FailureCase>& p) { return std::string(p.param.name); });
+
+TEST_F(SpoolWriterTest, NewSegmentWritesTheQueueIdMark) {
+    std::atomic<uint64_t> high_water{0x0005F3A1B2C3D401};
+    shard_->run([&](Shard&) { writer_->queue_id_high_water = [&] { return high_water.load(); }; });
+    auto first = make(2, 100, 1000);
+    submit(first);
+    EXPECT_EQ(read_file(dir_ + "/queue_id_mark"), "0005F3A1B2C3D401\n");
+    // Same segment: the mark is not rewritten (no sync on the hot path).
+    high_water = 0x0005F3A1B2C3D501;
+    auto same = make(2, 100, 1100);
+    submit(same);
+    EXPECT_EQ(read_file(dir_ + "/queue_id_mark"), "0005F3A1B2C3D401\n");
+    // A failure moves to a new segment, which writes the mark again.
+    shard_->run([&](Shard&) { writer_->override_next_result(kSync, -EIO); });
+    auto failed = make(1, 100, 1200);
+    submit(failed);
+    auto next = make(1, 100, 1300);
+    submit(next);
+    EXPECT_EQ(next[0]->append.segment_seq, 8u);
+    EXPECT_EQ(read_file(dir_ + "/queue_id_mark"), "0005F3A1B2C3D501\n");
+    shard_->run([&](Shard&) { writer_->queue_id_high_water = nullptr; });
 }
 
 TEST_F(SpoolWriterTest, FullSegmentRotates) {

@@ -235,6 +235,7 @@ class Gateway:
         self.exit_codes = []
         self.env = None  # environment of the process; None: the test's own
         self.extra_args = []  # appended to the serve command line
+        self.preexec_fn = None  # run in the child before exec (e.g. to set resource limits)
 
     def rewrite_config(self, overrides):
         """Merges `overrides` into the config file (read again at the next start)."""
@@ -253,7 +254,7 @@ class Gateway:
             [ringmta_bin(), "serve", "-c", self.config_path, "--threads", str(self.threads)]
             + self.extra_args,
             stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=subprocess.STDOUT,
-            cwd=self.dir, env=self.env)
+            cwd=self.dir, env=self.env, preexec_fn=self.preexec_fn)
         self.wait_ready(timeout_s)
         return self
 

@@ -328,7 +328,9 @@ def scan_spool(spool_dir):
         scan_segment(path, scan, shard)
     for shard_dir in glob.glob(os.path.join(spool_dir, "shard-*")):
         for name in os.listdir(shard_dir):
-            if not _SEGMENT_NAME.match(name) and name != "corrupt":
+            # queue_id_mark(.tmp): the queue id high-water mark (queue/queue_id.hh).
+            if not _SEGMENT_NAME.match(name) and name not in (
+                    "corrupt", "queue_id_mark", "queue_id_mark.tmp"):
                 scan._anomalies.append((os.path.join(shard_dir, name), None, "unexpected file"))
     for qid in scan.removed:
         scan.messages.pop(qid, None)

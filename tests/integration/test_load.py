@@ -13,9 +13,10 @@ from spool_reader import split_received
 
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 
-SOURCE_HEADERS = re.compile(
-    rb"From: <a@example\.org>\r\nTo: <b@example\.net>\r\nDate: [^\r\n]+\r\n"
-    rb"Message-Id: <[^\r\n]+>\r\n\r\n")
+def source_headers(sender, recipient):
+    """The header block smtp-source writes for -f sender -t recipient."""
+    return re.compile(rb"From: <" + re.escape(sender) + rb">\r\nTo: <" + re.escape(recipient)
+                      + rb">\r\nDate: [^\r\n]+\r\nMessage-Id: <[^\r\n]+>\r\n\r\n")
 
 
 def smtp_source_body(length):
@@ -28,6 +29,19 @@ def smtp_source_body(length):
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     return bytes(data)
+
+
+def assert_source_message(qid, env, content, want_body, sender, recipient):
+    """`content` is what smtp-source sent: a Received header naming `qid`, its headers, then
+    `want_body` (smtp_source_body)."""
+    received, rest = split_received(content)
+    assert (" id " + qid).encode() in received, received
+    assert b"with SMTP id" in received, received  # smtp-source says HELO
+    m = source_headers(sender, recipient).match(rest)
+    assert m, "%s: unexpected header shape %r" % (qid, rest[:200])
+    assert rest[m.end():] == want_body, "%s: body differs" % qid
+    assert env["sender"] == sender
+    assert [r["address"] for r in env["recipients"]] == [recipient]
 
 
 def test_smtp_source_2000(gateway_factory):
@@ -43,14 +57,7 @@ def test_smtp_source_2000(gateway_factory):
     assert len(scan.segments) > 2, "3 MB in 1 MiB segments should need several segments"
     want_body = smtp_source_body(1024)
     for qid, (env, content) in scan.messages.items():
-        received, rest = split_received(content)
-        assert (" id " + qid).encode() in received, received
-        assert b"with SMTP id" in received, received  # smtp-source says HELO
-        m = SOURCE_HEADERS.match(rest)
-        assert m, "%s: unexpected header shape %r" % (qid, rest[:200])
-        assert rest[m.end():] == want_body, "%s: body differs" % qid
-        assert env["sender"] == b"a@example.org"
-        assert [r["address"] for r in env["recipients"]] == [b"b@example.net"]
+        assert_source_message(qid, env, content, want_body, b"a@example.org", b"b@example.net")
     assert {m["id"] for m in gateway.queue_list()} == set(scan.messages)
 
 
@@ -109,15 +116,47 @@ class LoadClient(threading.Thread):
             self.failure = e
 
 
-def run_load_and_kill(gateway, acked, seconds):
-    source = require_tool(SMTP_SOURCE, "postfix")
+SOURCE_LENGTH = 2048
+# smtp-source -v shows each reply it reads; this is one to the end of DATA.
+SOURCE_QUEUED = re.compile(rb"<<< 250 2\.0\.0 Ok: queued as ([0-9A-F]{16})\r?$")
+
+
+class SourceLoad:
+    """smtp-source -v in the background; every queue id it was given is collected."""
+
+    def __init__(self, port, length):
+        source = require_tool(SMTP_SOURCE, "postfix")
+        self.length = length
+        self.acked = set()
+        self.proc = subprocess.Popen(
+            [source, "-v", "-s", "3", "-m", "1000000", "-l", str(length), "-f", "s@example.org",
+             "-t", "t@example.net", "127.0.0.1:%d" % port],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            m = SOURCE_QUEUED.search(line.rstrip(b"\n"))
+            if m:
+                self.acked.add(m.group(1).decode())
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.reader.join(30)
+        assert not self.reader.is_alive(), "smtp-source output reader hung"
+
+
+def run_load_and_kill(gateway, acked, source_acked, seconds):
+    """Python clients and smtp-source load the gateway, which is killed with -9; returns how
+    many of the Python clients' messages were acknowledged. The queue ids smtp-source got are
+    added to `source_acked`."""
     lock = threading.Lock()
     clients = [LoadClient(gateway.port, "c%d-%d" % (len(acked), i), acked, lock)
                for i in range(4)]
-    background = subprocess.Popen(
-        [source, "-s", "3", "-m", "1000000", "-l", "2048", "-f", "s@example.org",
-         "-t", "t@example.net", "127.0.0.1:%d" % gateway.port],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    background = SourceLoad(gateway.port, SOURCE_LENGTH)
     try:
         for c in clients:
             c.start()
@@ -137,15 +176,14 @@ def run_load_and_kill(gateway, acked, seconds):
             assert not c.is_alive(), "load client hung after the kill"
             assert c.failure is None, c.failure
     finally:
-        if background.poll() is None:
-            background.send_signal(signal.SIGKILL)
-        background.wait()
+        background.stop()
+    source_acked |= background.acked
     return before
 
 
-def check_acknowledged(gateway, acked):
+def check_acknowledged(gateway, acked, source_acked):
     listed = gateway.queue_ids()
-    missing = set(acked) - listed
+    missing = (set(acked) | source_acked) - listed
     assert not missing, "%d acknowledged messages missing from queue list, e.g. %s" % (
         len(missing), sorted(missing)[:5])
     scan = gateway.scan()
@@ -153,24 +191,32 @@ def check_acknowledged(gateway, acked):
     assert listed == set(scan.messages), "queue list and the spool files disagree"
     for qid, body in acked.items():
         assert_stored(scan.messages, qid, body)
+    want_body = smtp_source_body(SOURCE_LENGTH)
+    for qid in source_acked:
+        env, content = scan.messages[qid]
+        assert_source_message(qid, env, content, want_body, b"s@example.org", b"t@example.net")
     return scan
 
 
 def test_kill_during_load(gateway_factory):
     gateway = gateway_factory({"server": {"spool_segment_size": 1 << 20}})
-    acked = {}
+    acked, source_acked = {}, set()
     for round_number in range(2):
-        before = run_load_and_kill(gateway, acked, seconds=1.5)
+        source_before = len(source_acked)
+        before = run_load_and_kill(gateway, acked, source_acked, seconds=1.5)
         assert before >= 20, "round %d: only %d messages acknowledged before the kill" % (
             round_number, before)
+        assert len(source_acked) - source_before >= 20, \
+            "round %d: smtp-source got only %d queue ids" % (
+                round_number, len(source_acked) - source_before)
         assert gateway.exit_codes[-1] == -signal.SIGKILL
         gateway.start()
-        scan = check_acknowledged(gateway, acked)
-        assert len(scan.messages) >= len(acked)
+        scan = check_acknowledged(gateway, acked, source_acked)
+        assert len(scan.messages) >= len(acked) + len(source_acked)
     # A final clean stop, then the offline listing still has them all.
     gateway.stop()
     offline = gateway.queue_ids()
-    assert set(acked) <= offline
+    assert set(acked) | source_acked <= offline
 
 
 def test_sigterm_under_load(gateway_factory):

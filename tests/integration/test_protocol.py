@@ -128,6 +128,9 @@ def test_starttls_without_tls_configured(gateway):
     with gateway.client() as c:
         r = c.greet()
         assert "STARTTLS" not in r.text, r.lines
+        r = c.cmd("HELP")
+        assert r.lines == ["214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT "
+                           "VRFY HELP"], r.lines
         c.expect("STARTTLS", "502 5.5.1")
         c.expect("NOOP", "250 2.0.0")
 

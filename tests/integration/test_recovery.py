@@ -133,3 +133,31 @@ def test_torn_tail_is_cut(gateway_factory):
     assert set(scan.messages) == set(ids) | set(new) == gateway.queue_ids()
     for i, qid in enumerate(ids):
         assert_stored(scan.messages, qid, body_of(i))
+
+
+# ---------------------------------------------------------------- queue id high-water mark
+
+def test_queue_ids_continue_above_the_mark(gateway_factory):
+    """Ids continue above each shard's queue_id_mark even with an empty spool and the clock far
+    behind it, each new segment rewrites the mark, and a malformed mark stops the start."""
+    gateway = gateway_factory(start=False)
+    high = 0x0FFF000000000000 >> 8  # a sequence decades ahead of the clock
+    for shard in range(gateway.threads):
+        d = os.path.join(gateway.spool_dir, "shard-%d" % shard)
+        os.makedirs(d)
+        with open(os.path.join(d, "queue_id_mark"), "w") as f:
+            f.write("%016X\n" % (high << 8 | shard))
+    gateway.start()
+    ids = fill(gateway, 4)
+    for qid in ids:
+        assert int(qid, 16) >> 8 > high, "queue id %s is not above the mark" % qid
+    for shard in {int(qid, 16) & 0xFF for qid in ids}:
+        with open(os.path.join(gateway.spool_dir, "shard-%d" % shard, "queue_id_mark")) as f:
+            mark = int(f.read(), 16)
+        assert mark >> 8 >= high, "mark of shard %d went down: %016X" % (shard, mark)
+    gateway.stop()
+    with open(os.path.join(gateway.spool_dir, "shard-0", "queue_id_mark"), "w") as f:
+        f.write("not a queue id\n")
+    with pytest.raises(AssertionError, match="exited with"):
+        gateway.start()
+    assert "not a queue id high-water mark" in gateway.log_text(), gateway.log_tail()
