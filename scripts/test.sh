@@ -14,6 +14,7 @@ log_dir=${RINGMTA_TEST_LOGS:-/tmp/ringmta-test-logs}
 rm -rf "$log_dir" && mkdir -p "$log_dir"
 passed=0
 failed=0
+skipped=0
 failures=()
 
 build() {  # build DIR ONLY_UNIT_TESTS(yes|no) MESON_ARGS...
@@ -83,12 +84,13 @@ fi
 echo "== integration tests (real peers on loopback) [${SECONDS}s]"
 if [ -x build-ci/mta/ringmta ]; then
   RINGMTA_BIN="$root/build-ci/mta/ringmta" RINGMTA_BENCH_BIN="$root/build-ci/bench/ringmta-bench" \
-    /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration \
+    /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests/integration \
     --junitxml="$log_dir/integration.xml" 2>&1 | tee "$log_dir/integration.log" | tail -40
   summary=$(tail -1 "$log_dir/integration.log")
   p=$(echo "$summary" | grep -o '[0-9]* passed' | grep -o '[0-9]*'); p=${p:-0}
   f=$(echo "$summary" | grep -o '[0-9]* failed' | grep -o '[0-9]*'); f=${f:-0}
   e=$(echo "$summary" | grep -o '[0-9]* error' | grep -o '[0-9]*'); e=${e:-0}
+  s=$(echo "$summary" | grep -o '[0-9]* skipped' | grep -o '[0-9]*'); skipped=${s:-0}
   if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then e=$((e + 1)); fi  # pytest collected nothing or crashed
   passed=$((passed + p)); failed=$((failed + f + e))
   [ $((f + e)) -eq 0 ] || failures+=("integration")
@@ -98,5 +100,8 @@ fi
 
 echo "== done [${SECONDS}s]"
 [ ${#failures[@]} -eq 0 ] || echo "failing: ${failures[*]} (logs in $log_dir)"
-echo "$passed passed, $failed failed"
+# Skips are counted apart: a test skips only where a peer tool or ../shared is missing, and
+# says which in the integration log.
+[ "$skipped" -eq 0 ] || grep -h "SKIPPED" "$log_dir/integration.log" | head -20
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
