@@ -318,13 +318,17 @@ def test_bad_routing_config_one_line_per_error(tmp_path):
     config = write_config(tmp_path, [
         connector("a", ["*contoso.com"], ["[192.0.2.1]"]),
         {"name": "b", "address_spaces": ["x.example"]},            # neither hosts nor DNS
-        connector("c", ["X400:c=US;a= ;p=Org"], ["[192.0.2.3]"]),
+        connector("c", ["X400:c=US;a= ;p=Org", "*.x.example", "SMTP:*.X.example;5"],
+                  ["[192.0.2.3]"]),
     ], [("example.com", "nowhere")])
+    # The whole line where it matters: the INTERFACE.md text, then the connector's name.
     want = [
         'connectors[0].address_spaces[0]: "*contoso.com" is not a valid address space '
-        '(use "*.contoso.com" or "contoso.com")',
+        '(use "*.contoso.com" or "contoso.com") [connector "a"]',
         "connectors[1].smart_hosts: ",
         "connectors[2].address_spaces[0]: ",
+        'connectors[2].address_spaces[2]: "SMTP:*.X.example;5" repeats address_spaces[1] '
+        '("*.x.example") [connector "c"]',
         'accepted_domains[0].connector: "nowhere" is not the name of a connector',
     ]
     for args in (["check-config", "-c", config], ["route", "a@example.com", "-c", config]):
