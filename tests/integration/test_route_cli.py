@@ -342,6 +342,24 @@ def test_bad_routing_config_one_line_per_error(tmp_path):
                 args[0], line, config + ": " + w)
 
 
+def test_check_config_warns_about_metrics_off_loopback(tmp_path):
+    config = write_config(tmp_path, [connector("star", ["*"], ["[192.0.2.7]"])])
+    with open(config) as f:
+        doc = json.load(f)
+    for address, warns in (("0.0.0.0:9025", True), ("127.0.0.1:9025", False)):
+        doc["metrics"] = {"address": address}
+        with open(config, "w") as f:
+            json.dump(doc, f)
+        rc, out, err = run("check-config", "-c", config)
+        assert rc == 0, "a warning does not fail check-config: exit %d, %s" % (rc, err)
+        lines = out.splitlines()
+        want = [config + ': warning: metrics.address: "0.0.0.0:9025" is reachable from the '
+                "network and the metrics endpoint has no authentication; bind it to a loopback "
+                "address or firewall the port"] if warns else []
+        assert lines[:-1] == want, out
+        assert lines[-1].startswith(config + ": ok"), out
+
+
 def test_missing_config_file_is_exit_1(tmp_path):
     missing = str(tmp_path / "nope.json")
     for args in (["check-config", "-c", missing], ["route", "a@example.com", "-c", missing]):
