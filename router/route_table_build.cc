@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <numeric>
-#include <string_view>
 #include <utility>
 #include <unordered_map>
 
@@ -57,9 +56,10 @@ public:
         table_->spaces_.reserve(spaces);
         table_->candidates_.reserve(spaces);
         table_->connectors_.reserve(specs_.size());
+        table_->domains_.reserve(spaces + accepted_specs_.size());
+        space_domain_.reserve(spaces);
         for (size_t i = 0; i < specs_.size(); ++i) check_connector(i);
         for (size_t i = 0; i < accepted_specs_.size(); ++i) check_accepted(i);
-        table_->domains_.reserve(table_->spaces_.size() + table_->accepted_.size());
         if (errors_.empty()) compile_spaces();
         if (errors_.empty()) compile_accepted();
         RouteTableBuild build;
@@ -76,6 +76,14 @@ public:
     }
 
 private:
+    // The connector (and position) that last listed a domain as an address space: exact and
+    // wildcard per domain id, and "*". Connectors are checked in order, so a repeat is a
+    // domain last listed by the connector being checked.
+    struct Listed {
+        uint32_t connector = kNoIndex;
+        uint32_t position = 0;
+    };
+
     void error(std::string path, std::string_view message) {
         errors_.push_back(std::move(path) + ": " + std::string(message));
     }
@@ -144,30 +152,39 @@ private:
             connector_error(i, path + ".auth.username", "required with auth.password_file");
         }
         auto index = static_cast<uint32_t>(table_->connectors_.size());
-        // Repeats (same kind and domain, whatever the cost or spelling) are found here, with
-        // the other per-space errors, so they are reported along with them. Keyed by kind, then
-        // by a view of the compiled space's domain: spaces_ was reserved, so it never moves.
-        std::unordered_map<std::string_view, size_t> seen[3];   // domain -> first position
         for (size_t j = 0; j < spec.address_spaces.size(); ++j) {
             auto space = parse_address_space(spec.address_spaces[j]);
             if (!space) {
                 connector_error(i, space_path(i, j), space.error().message);
                 continue;
             }
-            auto& same_kind = seen[static_cast<size_t>(space->kind)];
-            if (auto first = same_kind.find(space->domain); first != same_kind.end()) {
+            // Repeats (same kind and domain, whatever the cost or spelling) are found here,
+            // with the other per-space errors, so they are reported along with them. The
+            // domain goes into the table now (compile_spaces needs its id anyway).
+            bool any = space->kind == SpaceKind::any;
+            uint32_t domain = any ? kAnyDomain : table_->domains_.insert(space->domain);
+            Listed& last = any ? any_listed_ : listed(space->kind, domain);
+            if (last.connector == index) {
                 connector_error(i, space_path(i, j),
                                 quoted(space->text) + " repeats address_spaces[" +
-                                    std::to_string(first->second) + "] (" +
-                                    quoted(spec.address_spaces[first->second]) + ")");
+                                    std::to_string(last.position) + "] (" +
+                                    quoted(spec.address_spaces[last.position]) + ")");
                 continue;
             }
+            last = Listed{index, static_cast<uint32_t>(j)};
             c.address_spaces.push_back(static_cast<uint32_t>(table_->spaces_.size()));
             table_->spaces_.push_back(
                 CompiledSpace{std::move(*space), index, static_cast<uint32_t>(j)});
-            same_kind.emplace(table_->spaces_.back().space.domain, j);
+            space_domain_.push_back(domain);
         }
         table_->connectors_.push_back(std::move(c));
+    }
+
+    // Where a domain was last listed with this kind (exact or wildcard); ids are dense.
+    Listed& listed(SpaceKind kind, uint32_t domain) {
+        auto& by_id = listed_[kind == SpaceKind::wildcard ? 1 : 0];
+        if (domain >= by_id.size()) by_id.resize(table_->domains_.entry_count());
+        return by_id[domain];
     }
 
     void check_accepted(size_t i) {
@@ -217,9 +234,7 @@ private:
         entries.reserve(table_->spaces_.size());
         for (uint32_t s = 0; s < table_->spaces_.size(); ++s) {
             const CompiledSpace& cs = table_->spaces_[s];
-            bool any = cs.space.kind == SpaceKind::any;
-            uint32_t node = any ? kAnyDomain : table_->domains_.insert(cs.space.domain);
-            entries.push_back(Entry{node, cs.space.kind == SpaceKind::exact ? 0u : 1u,
+            entries.push_back(Entry{space_domain_[s], cs.space.kind == SpaceKind::exact ? 0u : 1u,
                                     cs.space.cost, rank[cs.connector], s});
         }
         std::sort(entries.begin(), entries.end(),
@@ -375,6 +390,9 @@ private:
     const std::vector<AcceptedDomainSpec>& accepted_specs_;
     std::shared_ptr<RouteTable> table_;
     std::unordered_map<std::string, uint32_t> by_name_;
+    std::vector<Listed> listed_[2];
+    Listed any_listed_;
+    std::vector<uint32_t> space_domain_;   // per compiled space: its domain id, or kAnyDomain
     std::unordered_map<std::string, size_t> accepted_seen_[2];   // exact, wildcard: first index
     std::vector<std::string> errors_, warnings_;
 };
