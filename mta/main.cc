@@ -80,9 +80,11 @@ bool load(const std::string& path, config::Config* out, std::vector<std::string>
         auto built = router::build_route_table(loaded.config.connectors,
                                                loaded.config.accepted_domains, 1);
         for (const auto& e : built.errors) errors.push_back(loaded.config.source + ": " + e);
-        if (warnings)
+        if (warnings) {
+            *warnings = loaded.warnings;
             for (const auto& w : built.warnings)
                 warnings->push_back(loaded.config.source + ": warning: " + w);
+        }
         for (size_t i = 0; i < loaded.config.listeners.size(); ++i) {
             const auto& l = loaded.config.listeners[i];
             if (l.tls_cert_file.empty()) continue;

@@ -1,5 +1,5 @@
 // Address-space parsing and the reference matching rules (used by build checks and explain;
-// the trie in route_table.cc implements the same rules in compiled form).
+// the suffix table probed in route_table.cc implements the same rules in compiled form).
 #include "router/address_space.hh"
 #include "router/quote.hh"
 
@@ -23,9 +23,11 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
-// Normalises a domain written in config and checks it is a host name.
+// Normalises a domain written in config and checks it is a host name. normalize_domain drops
+// one trailing dot, as Exchange does for an address space written "example.com.", and as it
+// does for recipient domains, so both spellings match the same mail ("example.com.." keeps an
+// empty label and is refused).
 bool normalise_config_domain(std::string_view in, std::string& out) {
-    if (!in.empty() && in.back() == '.') return false;   // config spells domains without it
     DomainBuffer buffer;
     if (normalize_domain(in, buffer) != DomainKind::name) return false;
     if (!is_hostname_syntax(buffer.view())) return false;
@@ -38,6 +40,10 @@ base::Result<AddressSpace> parse_space_body(std::string_view text, std::string_v
     AddressSpace space;
     space.text = std::string(text);
     if (body == "*") return space;
+    // "**.foo.com", "*.*.foo.com", "*a*.com": no rewrite of these is valid, so no hint.
+    if (!body.empty() && body[0] == '*' && body.find('*', 1) != std::string_view::npos) {
+        return invalid(text, "only one \"*\", as the whole first label");
+    }
     if (body.size() > 1 && body[0] == '*' && body[1] != '.') {
         std::string rest(body.substr(1));
         return make_error(Errc::invalid, quoted(text) + " is not a valid address space (use " +

@@ -53,7 +53,7 @@ inline uint32_t RouteTable::choose_by_domain(const DomainBuffer& domain, uint64_
         uint32_t k = probes[i].label;
         uint32_t id = domains_.find(domain, k, probes[i].hash);
         if (id == Domains::kNone) continue;
-        const NodeRoutes& r = domains_.entry(id).payload;
+        const DomainRoutes& r = domains_.entry(id).payload;
         // The deepest accepted domain wins over everything; an exact one only at k == 0.
         uint32_t accepted = k == 0 && r.accepted_exact != kNoIndex ? r.accepted_exact
                                                                    : r.accepted_wild;

@@ -73,7 +73,7 @@ public:
     // One configured domain's routes: candidate ranges sorted best first, accepted-domain
     // indices, and whether an accepted wildcard domain covers a parent domain (so a lookup
     // that found a route here must still look further up for it).
-    struct NodeRoutes {
+    struct DomainRoutes {
         uint32_t exact_first = 0;
         uint16_t exact_count = 0;
         uint16_t wild_count = 0;
@@ -87,7 +87,7 @@ public:
         uint32_t space;
         uint64_t size_max;
     };
-    using Domains = SuffixTable<NodeRoutes>;
+    using Domains = SuffixTable<DomainRoutes>;
 
     // The route for a recipient domain (any case, trailing dot, UTF-8 or literal).
     Route lookup(std::string_view domain, uint64_t message_size) const;

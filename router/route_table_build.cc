@@ -1,6 +1,8 @@
 // Config validation and compilation of the route table. Every problem is collected (not just
 // the first) so an operator fixes a config in one pass; any error yields no table at all.
+// Errors about one connector end with ` [connector "NAME"]`, so a long list names its owner.
 #include "router/route_table_build.hh"
+#include "mta/base/assert.hh"
 #include "router/quote.hh"
 
 #include <algorithm>
@@ -25,7 +27,7 @@ constexpr uint32_t kAnyDomain = UINT32_MAX;
 
 // One address space placed in the domain table, in the order candidates are ranked.
 struct Entry {
-    uint32_t node;        // domain id, or kAnyDomain
+    uint32_t domain;      // id in the domain table, or kAnyDomain
     uint32_t wild;        // 0 exact, 1 wildcard (and "*")
     uint32_t cost;
     uint32_t name_rank;   // connector's position in byte order of names
@@ -33,7 +35,7 @@ struct Entry {
 
     // The fields in rank order packed into two words (cost <= 100, wild <= 1): cheap to compare.
     std::pair<uint64_t, uint64_t> key() const {
-        return {(uint64_t(node) << 32) | (wild << 8) | cost,
+        return {(uint64_t(domain) << 32) | (wild << 8) | cost,
                 (uint64_t(name_rank) << 32) | space};
     }
 };
@@ -54,9 +56,10 @@ public:
         table_->spaces_.reserve(spaces);
         table_->candidates_.reserve(spaces);
         table_->connectors_.reserve(specs_.size());
+        table_->domains_.reserve(spaces + accepted_specs_.size());
+        space_domain_.reserve(spaces);
         for (size_t i = 0; i < specs_.size(); ++i) check_connector(i);
         for (size_t i = 0; i < accepted_specs_.size(); ++i) check_accepted(i);
-        table_->domains_.reserve(table_->spaces_.size() + table_->accepted_.size());
         if (errors_.empty()) compile_spaces();
         if (errors_.empty()) compile_accepted();
         RouteTableBuild build;
@@ -73,9 +76,28 @@ public:
     }
 
 private:
+    // The connector (and position) that last listed a domain as an address space: exact and
+    // wildcard per domain id, and "*". Connectors are checked in order, so a repeat is a
+    // domain last listed by the connector being checked.
+    struct Listed {
+        uint32_t connector = kNoIndex;
+        uint32_t position = 0;
+    };
+
     void error(std::string path, std::string_view message) {
         errors_.push_back(std::move(path) + ": " + std::string(message));
     }
+
+    // An error under connectors[i] whose message does not name the connector: the path's index
+    // alone makes the operator count entries in a long file. Nameless connectors get no suffix
+    // (their own "name: missing" error says so).
+    void connector_error(size_t i, std::string path, std::string_view message) {
+        const std::string& name = specs_[i].name;
+        error(std::move(path), name.empty() ? std::string(message)
+                                            : std::string(message) + " [connector " +
+                                                  quoted(name) + "]");
+    }
+
 
     void check_connector(size_t i) {
         const ConnectorSpec& spec = specs_[i];
@@ -99,7 +121,7 @@ private:
             error(path + ".name", quoted(spec.name) + " is already the name of " +
                                       connector_path(it->second));
         }
-        if (spec.port == 0) error(path + ".port", "0 is not a valid port");
+        if (spec.port == 0) connector_error(i, path + ".port", "0 is not a valid port");
         if (spec.dns_routing && !spec.smart_hosts.empty()) {
             error(path + ".dns_routing", "connector " + quoted(spec.name) +
                                              " has smart_hosts and dns_routing: true; use one");
@@ -110,40 +132,78 @@ private:
         }
         for (size_t j = 0; j < spec.smart_hosts.size(); ++j) {
             auto hop = parse_smart_host(spec.smart_hosts[j], spec.port == 0 ? 25 : spec.port);
-            if (!hop) error(path + ".smart_hosts[" + std::to_string(j) + "]", hop.error().message);
-            else c.next_hops.push_back(std::move(*hop));
+            if (!hop) {
+                connector_error(i, path + ".smart_hosts[" + std::to_string(j) + "]",
+                                hop.error().message);
+            } else {
+                c.next_hops.push_back(std::move(*hop));
+            }
         }
         if (spec.pool.max_connections_per_host == 0) {
-            error(path + ".pool.max_connections_per_host", "must be at least 1");
+            connector_error(i, path + ".pool.max_connections_per_host", "must be at least 1");
         }
         if (spec.pool.max_messages_per_connection == 0) {
-            error(path + ".pool.max_messages_per_connection", "must be at least 1");
+            connector_error(i, path + ".pool.max_messages_per_connection", "must be at least 1");
         }
         if (!spec.auth_username.empty() && spec.auth_password_file.empty()) {
-            error(path + ".auth.password_file", "required with auth.username");
+            connector_error(i, path + ".auth.password_file", "required with auth.username");
         }
         if (spec.auth_username.empty() && !spec.auth_password_file.empty()) {
-            error(path + ".auth.username", "required with auth.password_file");
+            connector_error(i, path + ".auth.username", "required with auth.password_file");
         }
         auto index = static_cast<uint32_t>(table_->connectors_.size());
         for (size_t j = 0; j < spec.address_spaces.size(); ++j) {
             auto space = parse_address_space(spec.address_spaces[j]);
             if (!space) {
-                error(space_path(i, j), space.error().message);
+                connector_error(i, space_path(i, j), space.error().message);
                 continue;
             }
+            // Repeats (same kind and domain, whatever the cost or spelling) are found here,
+            // with the other per-space errors, so they are reported along with them. The
+            // domain goes into the table now (compile_spaces needs its id anyway).
+            bool any = space->kind == SpaceKind::any;
+            uint32_t domain = any ? kAnyDomain : table_->domains_.insert(space->domain);
+            Listed& last = any ? any_listed_ : listed(space->kind, domain);
+            if (last.connector == index) {
+                connector_error(i, space_path(i, j),
+                                quoted(space->text) + " repeats address_spaces[" +
+                                    std::to_string(last.position) + "] (" +
+                                    quoted(spec.address_spaces[last.position]) + ")");
+                continue;
+            }
+            last = Listed{index, static_cast<uint32_t>(j)};
             c.address_spaces.push_back(static_cast<uint32_t>(table_->spaces_.size()));
             table_->spaces_.push_back(
                 CompiledSpace{std::move(*space), index, static_cast<uint32_t>(j)});
+            space_domain_.push_back(domain);
         }
         table_->connectors_.push_back(std::move(c));
+    }
+
+    // Where a domain was last listed with this kind (exact or wildcard); ids are dense.
+    Listed& listed(SpaceKind kind, uint32_t domain) {
+        auto& by_id = listed_[kind == SpaceKind::wildcard ? 1 : 0];
+        if (domain >= by_id.size()) by_id.resize(table_->domains_.entry_count());
+        return by_id[domain];
     }
 
     void check_accepted(size_t i) {
         const AcceptedDomainSpec& spec = accepted_specs_[i];
         std::string path = accepted_path(i);
         auto domain = parse_accepted_domain(spec.domain);
-        if (!domain) error(path + ".domain", domain.error().message);
+        bool usable = bool(domain);
+        if (!domain) {
+            error(path + ".domain", domain.error().message);
+        } else {
+            // A repeat is refused here, with the other errors (see check_connector).
+            auto& same_kind = accepted_seen_[domain->kind == SpaceKind::wildcard ? 1 : 0];
+            auto [first, fresh] = same_kind.emplace(domain->domain, i);
+            if (!fresh) {
+                error(path + ".domain", quoted(domain->text) + " is already " +
+                                            accepted_path(first->second));
+                usable = false;
+            }
+        }
         uint32_t connector = kNoIndex;
         if (spec.connector.empty()) {
             error(path + ".connector", "missing (the internal connector that carries mail for " +
@@ -153,13 +213,14 @@ private:
         } else {
             connector = it->second;
         }
-        if (domain && connector != kNoIndex) {
+        if (usable && connector != kNoIndex) {
             table_->accepted_.push_back(
                 AcceptedDomain{std::move(*domain), spec.type, connector, static_cast<uint32_t>(i)});
         }
     }
 
-    // Inserts every space, sorts them into ranked candidate lists, and reports repeats.
+    // Inserts every space and sorts them into ranked candidate lists. Runs only on a config
+    // without errors, so no connector repeats a space here (check_connector refused that).
     void compile_spaces() {
         const auto& connectors = table_->connectors_;
         std::vector<uint32_t> by_name(connectors.size()), rank(connectors.size());
@@ -173,16 +234,14 @@ private:
         entries.reserve(table_->spaces_.size());
         for (uint32_t s = 0; s < table_->spaces_.size(); ++s) {
             const CompiledSpace& cs = table_->spaces_[s];
-            bool any = cs.space.kind == SpaceKind::any;
-            uint32_t node = any ? kAnyDomain : table_->domains_.insert(cs.space.domain);
-            entries.push_back(Entry{node, cs.space.kind == SpaceKind::exact ? 0u : 1u,
+            entries.push_back(Entry{space_domain_[s], cs.space.kind == SpaceKind::exact ? 0u : 1u,
                                     cs.space.cost, rank[cs.connector], s});
         }
         std::sort(entries.begin(), entries.end(),
                   [](const Entry& a, const Entry& b) { return a.key() < b.key(); });
         for (size_t first = 0, last; first < entries.size(); first = last) {
             last = first + 1;
-            while (last < entries.size() && entries[last].node == entries[first].node &&
+            while (last < entries.size() && entries[last].domain == entries[first].domain &&
                    entries[last].wild == entries[first].wild) {
                 ++last;
             }
@@ -191,21 +250,14 @@ private:
         table_->candidates_.shrink_to_fit();
     }
 
-    // One trie node's exact (or wildcard) spaces, ranked: check them, then emit candidates.
+    // One domain's exact (or wildcard) spaces, ranked: warn about ties, then emit candidates.
     void compile_group(const Entry* begin, const Entry* end) {
         auto& t = *table_;
         for (const Entry* e = begin; e != end; ++e) {
             const CompiledSpace& s = t.spaces_[e->space];
             for (const Entry* prior = begin; prior != e; ++prior) {
                 const CompiledSpace& p = t.spaces_[prior->space];
-                if (p.connector == s.connector) {
-                    const CompiledSpace& later = p.position > s.position ? p : s;
-                    const CompiledSpace& earlier = p.position > s.position ? s : p;
-                    error(space_path(later.connector, later.position),
-                          quoted(later.space.text) + " repeats address_spaces[" +
-                              std::to_string(earlier.position) + "] (" +
-                              quoted(earlier.space.text) + ")");
-                } else if (p.space.cost == s.space.cost && enabled(p) && enabled(s)) {
+                if (p.space.cost == s.space.cost && enabled(p) && enabled(s)) {
                     warn_same_cost(p, s);
                 }
             }
@@ -219,16 +271,17 @@ private:
         }
         auto count = static_cast<uint32_t>(t.candidates_.size()) - first;
         if (count > UINT16_MAX) {
-            error(space_path(t.spaces_[begin->space].connector, t.spaces_[begin->space].position),
-                  "more than 65535 connectors share this address space");
+            const CompiledSpace& s = t.spaces_[begin->space];
+            connector_error(s.connector, space_path(s.connector, s.position),
+                            "more than 65535 connectors share this address space");
             return;
         }
-        if (begin->node == kAnyDomain) {
+        if (begin->domain == kAnyDomain) {
             t.any_first_ = first;
             t.any_count_ = count;
             return;
         }
-        RouteTable::NodeRoutes& routes = t.domains_.entry(begin->node).payload;
+        RouteTable::DomainRoutes& routes = t.domains_.entry(begin->domain).payload;
         if (begin->wild) {
             routes.wild_first = first;
             routes.wild_count = static_cast<uint16_t>(count);
@@ -257,6 +310,8 @@ private:
                             " never gets this mail");
     }
 
+    // Runs only on a config without errors, so no accepted domain is repeated (check_accepted
+    // refused that).
     void compile_accepted() {
         auto& t = *table_;
         for (uint32_t a = 0; a < t.accepted_.size(); ++a) {
@@ -264,12 +319,7 @@ private:
             auto& routes = t.domains_.entry(t.domains_.insert(ad.domain.domain)).payload;
             bool wildcard = ad.domain.kind == SpaceKind::wildcard;
             uint32_t& slot = wildcard ? routes.accepted_wild : routes.accepted_exact;
-            if (slot != kNoIndex) {
-                error(accepted_path(ad.position) + ".domain",
-                      quoted(ad.domain.text) + " is already " +
-                          accepted_path(t.accepted_[slot].position));
-                continue;
-            }
+            MTA_ASSERT(slot == kNoIndex);
             slot = a;
         }
     }
@@ -340,6 +390,10 @@ private:
     const std::vector<AcceptedDomainSpec>& accepted_specs_;
     std::shared_ptr<RouteTable> table_;
     std::unordered_map<std::string, uint32_t> by_name_;
+    std::vector<Listed> listed_[2];
+    Listed any_listed_;
+    std::vector<uint32_t> space_domain_;   // per compiled space: its domain id, or kAnyDomain
+    std::unordered_map<std::string, size_t> accepted_seen_[2];   // exact, wildcard: first index
     std::vector<std::string> errors_, warnings_;
 };
 

@@ -1,8 +1,8 @@
 // The configured domains in one open-addressing table keyed by the hash of their text
-// (text_hash.hh). A lookup hashes every suffix of the query, prefetches all their probes,
-// then probes from the longest suffix to the shortest: at most one probe per label,
-// whatever the table size. Every hit is checked against the domain's text, so a collision
-// costs a probe, never a wrong answer. Built once (ids stay stable), then read-only.
+// (text_hash.hh; it replaced a reversed-label trie, see README.md "Route lookup"). A lookup
+// hashes the query's suffixes with as many labels as some entry, prefetches their probes, then
+// probes longest first: at most one probe per label, whatever the table size. A hit is checked
+// against the domain's text (a collision costs a probe, never a wrong answer). Built once.
 #pragma once
 
 #include <algorithm>

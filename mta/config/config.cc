@@ -50,9 +50,14 @@ class Reader {
 public:
     explicit Reader(std::string source) : source_(std::move(source)) {}
     std::vector<std::string> errors;
+    std::vector<std::string> warnings;
 
     void fail(const std::string& path, const std::string& what) {
         errors.push_back(source_ + ": " + path + ": " + what);
+    }
+
+    void warn(const std::string& path, const std::string& what) {
+        warnings.push_back(source_ + ": warning: " + path + ": " + what);
     }
 
     // Reports keys of `obj` that are not in `known`.
@@ -324,6 +329,18 @@ void read_connector(Reader& r, object o, const std::string& p, router::Connector
     });
 }
 
+// 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104: only this host can connect. 0.0.0.0 and :: are
+// every address, so they are not.
+bool is_loopback(const SocketAddress& a) {
+    if (a.storage.ss_family == AF_INET) {
+        auto* v4 = reinterpret_cast<const sockaddr_in*>(&a.storage);
+        return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+    }
+    auto* v6 = reinterpret_cast<const sockaddr_in6*>(&a.storage);
+    return IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr) ||
+           (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) && v6->sin6_addr.s6_addr[12] == 127);
+}
+
 void read_root(Reader& r, object root, Config* c) {
     r.check_keys(root, "", {"server", "listeners", "limits", "relay", "accepted_domains",
                             "connectors", "delivery", "dns", "metrics", "log"});
@@ -389,10 +406,19 @@ void read_root(Reader& r, object root, Config* c) {
     r.section(root, "metrics", [&](object o, const std::string& p) {
         r.check_keys(o, p, {"address"});
         r.string_field(o, p, "address", &c->metrics.address);
-        SocketAddress unused;
+        SocketAddress address;
         std::string why;
-        if (!c->metrics.address.empty() && !parse_socket_address(c->metrics.address, &unused, &why))
+        if (c->metrics.address.empty()) return;
+        if (!parse_socket_address(c->metrics.address, &address, &why)) {
             r.fail(p + ".address", why);
+        } else if (!is_loopback(address)) {
+            // Allowed (a scraper on another host is a real setup), but never silently: the
+            // counters name connectors, domains and queue sizes to anyone who asks.
+            r.warn(p + ".address", "\"" + c->metrics.address +
+                                       "\" is reachable from the network and the metrics "
+                                       "endpoint has no authentication; bind it to a loopback "
+                                       "address or firewall the port");
+        }
     });
     r.section(root, "log", [&](object o, const std::string& p) {
         r.check_keys(o, p, {"format", "file", "burst_max"});
@@ -515,6 +541,7 @@ LoadResult parse_config(const std::string& json_text, const std::string& source_
     if (c.delivery.retry.max_s < c.delivery.retry.initial_s)
         r.fail("delivery.retry.max_s", "expected a value no smaller than delivery.retry.initial_s");
     result.errors = std::move(r.errors);
+    result.warnings = std::move(r.warnings);
     return result;
 }
 

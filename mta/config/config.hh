@@ -126,6 +126,7 @@ extern const char* const kEmbeddedDefaultConfig;
 struct LoadResult {
     Config config;
     std::vector<std::string> errors;  // each "FILE: path: message"; empty when the file is valid
+    std::vector<std::string> warnings;  // each "FILE: warning: path: message"; never fatal
 };
 
 // Reads and validates `path` (or the embedded default when path is empty). Route semantics

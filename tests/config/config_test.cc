@@ -166,6 +166,33 @@ TEST(Config, SocketAddresses) {
     EXPECT_FALSE(ringmta::config::parse_socket_address("::1:25", &a, &why));
 }
 
+// The metrics endpoint has no authentication: any address other hosts can reach is allowed
+// but warned about, never silently accepted.
+TEST(Config, MetricsOffLoopbackWarns) {
+    const std::string warning = "\" is reachable from the network and the metrics endpoint has "
+                                "no authentication; bind it to a loopback address or firewall "
+                                "the port";
+    struct Case { const char* address; bool warns; };
+    const Case cases[] = {
+        {"127.0.0.1:9025", false}, {"127.8.9.10:9025", false}, {"[::1]:9025", false},
+        {"localhost:9025", false}, {"[::ffff:127.0.0.1]:9025", false},
+        {"0.0.0.0:9025", true},    {"192.0.2.10:9025", true},  {"[::]:9025", true},
+        {"[2001:db8::1]:9025", true}, {"[::ffff:192.0.2.1]:9025", true},
+    };
+    for (const Case& c : cases) {
+        auto r = parse_config(std::string(R"({"metrics": {"address": ")") + c.address + "\"}}",
+                              "test.json");
+        EXPECT_TRUE(r.errors.empty()) << c.address;
+        std::vector<std::string> want;
+        if (c.warns) {
+            want.push_back(std::string("test.json: warning: metrics.address: \"") + c.address +
+                           warning);
+        }
+        EXPECT_EQ(r.warnings, want) << c.address;
+    }
+    EXPECT_TRUE(parse_config(R"({"metrics": {}})", "test.json").warnings.empty());
+}
+
 TEST(Config, CidrMatching) {
     auto r = parse_config(R"({"relay": {"networks": ["10.1.0.0/16", "2001:db8::/32"]}})", "t");
     ASSERT_TRUE(r.errors.empty());

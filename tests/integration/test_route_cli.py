@@ -318,13 +318,17 @@ def test_bad_routing_config_one_line_per_error(tmp_path):
     config = write_config(tmp_path, [
         connector("a", ["*contoso.com"], ["[192.0.2.1]"]),
         {"name": "b", "address_spaces": ["x.example"]},            # neither hosts nor DNS
-        connector("c", ["X400:c=US;a= ;p=Org"], ["[192.0.2.3]"]),
+        connector("c", ["X400:c=US;a= ;p=Org", "*.x.example", "SMTP:*.X.example;5"],
+                  ["[192.0.2.3]"]),
     ], [("example.com", "nowhere")])
+    # The whole line where it matters: the INTERFACE.md text, then the connector's name.
     want = [
         'connectors[0].address_spaces[0]: "*contoso.com" is not a valid address space '
-        '(use "*.contoso.com" or "contoso.com")',
+        '(use "*.contoso.com" or "contoso.com") [connector "a"]',
         "connectors[1].smart_hosts: ",
         "connectors[2].address_spaces[0]: ",
+        'connectors[2].address_spaces[2]: "SMTP:*.X.example;5" repeats address_spaces[1] '
+        '("*.x.example") [connector "c"]',
         'accepted_domains[0].connector: "nowhere" is not the name of a connector',
     ]
     for args in (["check-config", "-c", config], ["route", "a@example.com", "-c", config]):
@@ -336,6 +340,24 @@ def test_bad_routing_config_one_line_per_error(tmp_path):
         for line, w in zip(lines, want):
             assert line.startswith(config + ": " + w), "%s: got %r, want %r" % (
                 args[0], line, config + ": " + w)
+
+
+def test_check_config_warns_about_metrics_off_loopback(tmp_path):
+    config = write_config(tmp_path, [connector("star", ["*"], ["[192.0.2.7]"])])
+    with open(config) as f:
+        doc = json.load(f)
+    for address, warns in (("0.0.0.0:9025", True), ("127.0.0.1:9025", False)):
+        doc["metrics"] = {"address": address}
+        with open(config, "w") as f:
+            json.dump(doc, f)
+        rc, out, err = run("check-config", "-c", config)
+        assert rc == 0, "a warning does not fail check-config: exit %d, %s" % (rc, err)
+        lines = out.splitlines()
+        want = [config + ': warning: metrics.address: "0.0.0.0:9025" is reachable from the '
+                "network and the metrics endpoint has no authentication; bind it to a loopback "
+                "address or firewall the port"] if warns else []
+        assert lines[:-1] == want, out
+        assert lines[-1].startswith(config + ": ok"), out
 
 
 def test_missing_config_file_is_exit_1(tmp_path):

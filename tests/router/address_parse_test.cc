@@ -17,6 +17,9 @@ TEST(AddressSpace, ParsesExchangeSyntax) {
         {"*.Example.COM", SpaceKind::wildcard, "example.com", 1},
         {"*.b\xc3\xbc" "cher.example;2", SpaceKind::wildcard, "xn--bcher-kva.example", 2},
         {"mail_in.example", SpaceKind::exact, "mail_in.example", 1},
+        // One trailing dot (the absolute form) is dropped, as from recipient domains.
+        {"Example.com.", SpaceKind::exact, "example.com", 1},
+        {"SMTP:*.example.com.;3", SpaceKind::wildcard, "example.com", 3},
     };
     for (const Case& c : cases) {
         auto got = parse_address_space(c.text);
@@ -29,9 +32,10 @@ TEST(AddressSpace, ParsesExchangeSyntax) {
 }
 
 TEST(AddressSpace, RefusesWhatExchangeRefuses) {
-    for (const char* text : {"", "*contoso.com", "**", "*.", "*.*.example.com", "example.com.",
+    for (const char* text : {"", "*contoso.com", "**", "*.", "*.*.example.com", "example.com..",
                              "X400:c=US", "SMTP:", "a;", "a;-1", "a;1x", "a..b", ".a",
-                             "[192.0.2.1]", "ex ample.com", "a;0", "a;101"}) {
+                             "[192.0.2.1]", "ex ample.com", "a;0", "a;101", ".", "*..",
+                             "**.example.com", "*a*.com"}) {
         auto got = parse_address_space(text);
         EXPECT_FALSE(got) << "\"" << text << "\": got a space, want an error";
     }

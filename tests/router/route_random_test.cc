@@ -3,7 +3,9 @@
 // from a tiny alphabet so exact, wildcard, apex, cost and name ties collide often.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <random>
+#include <string>
 
 #include "router/route_cache.hh"
 #include "tests/router/router_test_util.hh"
@@ -159,8 +161,23 @@ std::string show(const RefTable& t, const Route& r) {
     return out;
 }
 
+// A fresh seed per run, so runs cover different tables; RINGMTA_TEST_SEED=N replays run N.
+uint64_t test_seed() {
+    if (const char* fixed = std::getenv("RINGMTA_TEST_SEED"); fixed != nullptr && *fixed) {
+        char* end = nullptr;
+        uint64_t seed = std::strtoull(fixed, &end, 0);
+        if (*end == '\0') return seed;
+        ADD_FAILURE() << "RINGMTA_TEST_SEED=" << fixed << " is not a number; using a random seed";
+    }
+    return std::random_device{}() | (uint64_t(std::random_device{}()) << 32);
+}
+
 TEST(RouteRandom, TableAndCacheAgreeWithBruteForce) {
-    const uint64_t seed = std::random_device{}() | (uint64_t(std::random_device{}()) << 32);
+    const uint64_t seed = test_seed();
+    const std::string replay = "seed " + std::to_string(seed) + " (replay: RINGMTA_TEST_SEED=" +
+                               std::to_string(seed) +
+                               " router_test --gtest_filter=RouteRandom.*)";
+    RecordProperty("seed", std::to_string(seed));   // in --gtest_output=xml even on success
     std::mt19937_64 rng(seed);
     const uint64_t sizes[] = {0, 50, 100, 101, 999, 1000, 5000, 10000, 10001, 20000};
     int lookups = 0, failures = 0;
@@ -168,7 +185,7 @@ TEST(RouteRandom, TableAndCacheAgreeWithBruteForce) {
     for (uint64_t table_index = 1; lookups < 100'000; ++table_index) {
         RefTable t = random_table(rng);
         auto table = must_build(t.connectors, t.accepted, table_index);
-        ASSERT_TRUE(table) << "seed " << seed;
+        ASSERT_TRUE(table) << replay;
         for (int q = 0; q < 100; ++q, ++lookups) {
             std::string normalised;
             bool literal;
@@ -178,13 +195,13 @@ TEST(RouteRandom, TableAndCacheAgreeWithBruteForce) {
             Route got = table->lookup(raw, size);
             Route cached = cache.lookup(*table, raw, size);
             if ((got != want || cached != want) && ++failures <= 5) {
-                ADD_FAILURE() << "seed " << seed << ", table " << table_index << ", lookup(\""
+                ADD_FAILURE() << replay << ", table " << table_index << ", lookup(\""
                               << raw << "\", " << size << "): got " << show(t, got)
                               << ", cached " << show(t, cached) << ", want " << show(t, want);
             }
         }
     }
-    EXPECT_EQ(failures, 0) << "seed " << seed;
+    EXPECT_EQ(failures, 0) << replay;
     EXPECT_GT(cache.hits(), 2'000u) << "the cache should answer repeats";
 }
 
