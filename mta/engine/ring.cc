@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "mta/base/clock.hh"
+
 namespace ringmta::engine {
 
 #ifndef IORING_OP_SEND_ZC
@@ -88,7 +90,7 @@ io_uring_sqe* Ring::sqe_for(Completion* c) {
     return sqe;
 }
 
-void Ring::run_once(int timeout_ms) {
+void Ring::run_once(int timeout_ms, uint64_t* woke_ms) {
     __kernel_timespec ts{};
     ts.tv_sec = timeout_ms / 1000;
     ts.tv_nsec = (timeout_ms % 1000) * 1000000L;
@@ -97,6 +99,7 @@ void Ring::run_once(int timeout_ms) {
     if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
         MTA_ASSERT(!"io_uring_submit_and_wait_timeout failed");
     }
+    if (woke_ms != nullptr) *woke_ms = base::monotonic_ms();
     // Drain everything available in one batch, then run callbacks: a callback that submits
     // new work does not interleave with the reaping.
     reaped_.clear();

@@ -41,8 +41,11 @@ public:
     io_uring_sqe* sqe_for(Completion* c);
 
     // Submits what is queued and waits for at least one completion or until `timeout_ms`,
-    // then runs the callbacks of every completion reaped (in arrival order).
-    void run_once(int timeout_ms);
+    // then runs the callbacks of every completion reaped (in arrival order). With `woke_ms`,
+    // the monotonic time of the wake-up is stored there before any callback runs, so that
+    // callbacks that read the caller's clock see when their event arrived, not when the wait
+    // began (up to `timeout_ms` earlier).
+    void run_once(int timeout_ms, uint64_t* woke_ms = nullptr);
 
 private:
     void probe();

@@ -254,7 +254,9 @@ void Shard::run() {
     arm_timer();
     if (stop_requested_.load()) begin_shutdown();
     for (;;) {
-        ring_.run_once(1000);
+        // Sessions stamp their activity with now_ms(): it must be the time of the wake-up, or
+        // an idle timeout would count a wait of up to a second before the data came as idle.
+        ring_.run_once(1000, &now_ms_);
         now_ms_ = base::monotonic_ms();
         if (!starved_.empty()) {
             std::vector<Connection*> retry;

@@ -64,7 +64,12 @@ public:
     BufferRing* buffer_ring() { return buffer_ring_ok_ ? &buffer_ring_ : nullptr; }
     uint64_t now_ms() const { return now_ms_; }
     bool stopping() const { return stopping_; }
-    size_t connection_count() const { return connections_.size(); }
+    size_t connection_count() const { return connections_.size(); }  // inbound and outbound
+    size_t inbound_connection_count() const {  // accepted on a listener (outbound: UINT32_MAX)
+        size_t n = 0;
+        for (const auto& c : connections_) n += c->listener_index() != UINT32_MAX ? 1 : 0;
+        return n;
+    }
     char* scratch() { return scratch_.data(); }
     // The port listener `i` is bound to (useful when it was configured as port 0).
     uint16_t listener_port(size_t i) const;

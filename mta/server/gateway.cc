@@ -518,18 +518,21 @@ admin::MetricsSnapshot Gateway::metrics_snapshot() {
 
 std::string Gateway::status_text() {
     std::string out;
-    uint64_t queued = 0, accepted = 0, rejected = 0, conns = 0, batches = 0, synced = 0;
+    uint64_t queued = 0, accepted = 0, rejected = 0, conns = 0, inbound = 0, batches = 0,
+             synced = 0;
     on_every_shard(shards_, [&](ShardState& s) {
         queued += s.queue->size();
         accepted += s.context.counters.messages_accepted;
         rejected += s.context.counters.messages_rejected;
         conns += s.shard->connection_count();
+        inbound += s.shard->inbound_connection_count();
         batches += s.spool->stats().batches;
         synced += s.spool->stats().messages;
     });
     out += "ringmta running, pid " + std::to_string(getpid()) + ", " +
            std::to_string(shards_.size()) + " shards\n";
-    out += "connections open: " + std::to_string(conns) + "\n";
+    out += "connections open: " + std::to_string(inbound) + " from clients, " +
+           std::to_string(conns - inbound) + " to next hops\n";
     out += "messages queued: " + std::to_string(queued) + "\n";
     out += "messages accepted: " + std::to_string(accepted) + "\n";
     out += "messages refused: " + std::to_string(rejected) + "\n";
