@@ -545,6 +545,27 @@ LoadResult parse_config(const std::string& json_text, const std::string& source_
     return result;
 }
 
+namespace {
+
+// The files connectors name are read when delivery first needs them, hours later perhaps:
+// a missing CA file or password file is reported now, with the key, not at the first attempt.
+void check_connector_files(LoadResult& result) {
+    const Config& c = result.config;
+    for (size_t i = 0; i < c.connectors.size(); ++i) {
+        const auto& spec = c.connectors[i];
+        const std::pair<const char*, const std::string*> files[] = {
+            {"tls.ca_file", &spec.tls_ca_file}, {"auth.password_file", &spec.auth_password_file}};
+        for (const auto& [key, file] : files) {
+            if (file->empty() || ::access(file->c_str(), R_OK) == 0) continue;
+            result.errors.push_back(c.source + ": connectors[" + std::to_string(i) + "]." + key +
+                                    ": cannot read \"" + *file + "\": " + std::strerror(errno) +
+                                    " [connector \"" + spec.name + "\"]");
+        }
+    }
+}
+
+}  // namespace
+
 LoadResult load_config(const std::string& path) {
     if (path.empty()) return parse_config(kEmbeddedDefaultConfig, "<embedded default>");
     std::ifstream in(path, std::ios::binary);
@@ -555,7 +576,9 @@ LoadResult load_config(const std::string& path) {
     }
     std::ostringstream ss;
     ss << in.rdbuf();
-    return parse_config(ss.str(), path);
+    LoadResult result = parse_config(ss.str(), path);
+    if (result.errors.empty()) check_connector_files(result);
+    return result;
 }
 
 }  // namespace ringmta::config

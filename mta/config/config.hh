@@ -129,7 +129,8 @@ struct LoadResult {
     std::vector<std::string> warnings;  // each "FILE: warning: path: message"; never fatal
 };
 
-// Reads and validates `path` (or the embedded default when path is empty). Route semantics
+// Reads and validates `path` (or the embedded default when path is empty), including that the
+// files connectors name (tls.ca_file, auth.password_file) are readable. Route semantics
 // (address spaces, smart hosts) are checked by the router's table builder, not here.
 LoadResult load_config(const std::string& path);
 LoadResult parse_config(const std::string& json_text, const std::string& source_name);

@@ -385,3 +385,24 @@ def test_usage_errors_exit_2(tmp_path, args):
     assert rc == 2, "%s: exit %d, want 2" % (" ".join(args), rc)
     assert out == "", out
     assert err.startswith("ringmta: ") and "usage:" in err, err
+
+
+def test_check_config_refuses_unreadable_connector_files(tmp_path):
+    """A CA file or password file that cannot be read is a config error now, naming the key
+    and the connector, not a deferral at the first delivery attempt hours later."""
+    ca = tmp_path / "ca.pem"
+    ca.write_text("placeholder\n")
+    missing = str(tmp_path / "missing.pass")
+    good = connector("pgp", ["*"], ["127.0.0.1:2526"],
+                     tls={"mode": "verify", "ca_file": str(ca)})
+    bad = connector("partner", ["partner.example"], ["127.0.0.1:2527"],
+                    auth={"username": "gw", "password_file": missing})
+    config = write_config(tmp_path, [good, bad])
+    rc, out, err = run("check-config", "-c", config)
+    assert rc == 1, (rc, out, err)
+    want = ('%s: connectors[1].auth.password_file: cannot read "%s": No such file or directory '
+            '[connector "partner"]' % (config, missing))
+    assert err.splitlines() == [want], err
+    open(missing, "w").write("secret\n")
+    rc, out, err = run("check-config", "-c", config)
+    assert rc == 0, err
