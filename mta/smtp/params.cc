@@ -80,9 +80,13 @@ base::Result<void> parse_params(std::string_view text,
             return base::make_error(base::Errc::invalid, std::string(kSyntax));
         }
         int index = choice(keyword, keywords);
-        if (index < 0 || (seen & (1u << index))) {
+        if (index < 0) {
             return base::make_error(base::Errc::invalid,
                                     "555 5.5.4 Unsupported option: " + std::string(keyword));
+        }
+        if (seen & (1u << index)) {  // RFC 5321 4.1.2: each parameter at most once
+            return base::make_error(base::Errc::invalid,
+                                    "501 5.5.4 Duplicate parameter: " + std::string(keyword));
         }
         seen |= 1u << index;
         if (!set(index, param)) {

@@ -88,8 +88,8 @@ TEST(MailParams, Table) {
         {"unknown keyword", "FOO=1", {}, "555 5.5.4 Unsupported option: FOO"},
         {"unknown flag keyword", "SIZE=1 XYZZY", {}, "555 5.5.4 Unsupported option: XYZZY"},
         {"RCPT keyword on MAIL", "NOTIFY=NEVER", {}, "555 5.5.4 Unsupported option: NOTIFY"},
-        {"duplicate", "SIZE=1 size=2", {}, "555 5.5.4 Unsupported option: size"},
-        {"duplicate flag", "SMTPUTF8 SMTPUTF8", {}, "555 5.5.4 Unsupported option: SMTPUTF8"},
+        {"duplicate", "SIZE=1 size=2", {}, "501 5.5.4 Duplicate parameter: size"},
+        {"duplicate flag", "SMTPUTF8 SMTPUTF8", {}, "501 5.5.4 Duplicate parameter: SMTPUTF8"},
         {"SIZE not a number", "SIZE=12a", {}, "501 5.5.4 Invalid SIZE value"},
         {"SIZE negative", "SIZE=-1", {}, "501 5.5.4 Invalid SIZE value"},
         {"SIZE overflow", "SIZE=18446744073709551616", {}, "501 5.5.4 Invalid SIZE value"},
@@ -149,7 +149,7 @@ TEST(RcptParams, Table) {
         {"duplicate NOTIFY",
          "NOTIFY=NEVER NOTIFY=NEVER",
          {},
-         "555 5.5.4 Unsupported option: NOTIFY"},
+         "501 5.5.4 Duplicate parameter: NOTIFY"},
     };
     check_table(cases, parse_rcpt_params);
 }
