@@ -12,12 +12,16 @@ namespace {
 
 constexpr size_t kNameBytesMax = 255;  // a HELO name longer than a domain is cut
 
-// Text inside a comment: parentheses and backslashes would end or escape it.
-void append_comment_text(std::string& out, std::string_view text) {
+// Text inside a comment: parentheses and backslashes would end or escape it. Outside
+// SMTPUTF8 a header is ASCII (RFC 5322), so 8-bit bytes a client sent (a HELO name, say)
+// become '?' too: our own header must not make a message look as if it needed SMTPUTF8.
+void append_comment_text(std::string& out, std::string_view text, bool utf8_allowed) {
     size_t start = out.size();
     append_sanitized(out, text, kNameBytesMax);
     for (size_t i = start; i < out.size(); ++i) {
-        if (out[i] == '(' || out[i] == ')' || out[i] == '\\') out[i] = '?';
+        if (out[i] == '(' || out[i] == ')' || out[i] == '\\' ||
+            (!utf8_allowed && static_cast<unsigned char>(out[i]) >= 0x80))
+            out[i] = '?';
     }
 }
 
@@ -34,17 +38,17 @@ std::string_view received_protocol(bool esmtp, bool tls, bool authenticated, boo
 
 void append_received_header(std::string& out, const ReceivedFields& f) {
     out += "Received: from ";
-    append_comment_text(out, f.helo);
+    append_comment_text(out, f.helo, f.smtputf8);
     out += " (";
-    append_comment_text(out, f.reverse_name.empty() ? "unknown" : f.reverse_name);
+    append_comment_text(out, f.reverse_name.empty() ? "unknown" : f.reverse_name, f.smtputf8);
     out += f.client_ip.find(':') == std::string_view::npos ? " [" : " [IPv6:";
     append_sanitized(out, f.client_ip, kNameBytesMax);
     out += "])\r\n";
     if (f.tls) {
         out += "\t(using ";
-        append_comment_text(out, f.tls_protocol);
+        append_comment_text(out, f.tls_protocol, false);
         out += " with cipher ";
-        append_comment_text(out, f.tls_cipher);
+        append_comment_text(out, f.tls_cipher, false);
         out += ")\r\n";
     }
     out += "\tby ";

@@ -97,6 +97,19 @@ TEST(ReceivedHeader, Format) {
                          "\tby gw.example.com (ringmta) with ESMTP id 4Qx7Zz1;\r\n"
                          "\tTue, 1 Jul 2003 10:52:37 +0000\r\n"});
     }
+    {
+        ReceivedFields f = base;
+        f.helo = "\xc3\xa9vil.example";
+        cases.push_back({"8-bit HELO, no SMTPUTF8", f,
+                         "Received: from ??vil.example (mail.client.example [192.0.2.7])\r\n"
+                         "\tby gw.example.com (ringmta) with ESMTP id 4Qx7Zz1;\r\n"
+                         "\tTue, 1 Jul 2003 10:52:37 +0000\r\n"});
+        f.smtputf8 = true;
+        cases.push_back({"8-bit HELO under SMTPUTF8", f,
+                         "Received: from \xc3\xa9vil.example (mail.client.example [192.0.2.7])\r\n"
+                         "\tby gw.example.com (ringmta) with UTF8SMTP id 4Qx7Zz1;\r\n"
+                         "\tTue, 1 Jul 2003 10:52:37 +0000\r\n"});
+    }
     for (const Case& c : cases) {
         std::string got;
         append_received_header(got, c.fields);
