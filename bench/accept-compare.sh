@@ -6,8 +6,9 @@
 #
 #   bench/accept-compare.sh [--sizes "1024 102400"] [--conc "10 50"] [--runs 3] [--n N]
 #
-# Needs root (it configures the system Postfix, see bench/postfix-relay.sh) and a built
-# build/mta/ringmta (or RINGMTA_BIN).
+# Needs root (for Postfix: a private instance in a temporary directory beside ringmta's spool,
+# see bench/postfix-relay.sh; the system Postfix is left alone) and a built build/mta/ringmta
+# (or RINGMTA_BIN). Both queues go under WORKDIR (default /var/tmp, a disk; /tmp may be tmpfs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES="1024 102400"; CONC="10 50"; RUNS=3; N_FIXED=""
@@ -20,15 +21,21 @@ while [ $# -gt 0 ]; do
 done
 BIN=${RINGMTA_BIN:-build/mta/ringmta}
 PF_PORT=2725; RM_PORT=2625; SINK_PORT=2726
-work=$(mktemp -d /tmp/ringmta-accept.XXXXXX)
+WORKDIR=${WORKDIR:-/var/tmp}
+for port in $PF_PORT $RM_PORT; do
+  if ss -Htln "sport = :$port" | grep -q .; then echo "port $port is in use" >&2; exit 1; fi
+done
 . bench/postfix-relay.sh
-rm_pid=""
+rm_pid=""; work=""; pfdir=""
 cleanup() {
   [ -n "$rm_pid" ] && kill -TERM "$rm_pid" 2>/dev/null && wait "$rm_pid" 2>/dev/null
-  postfix_stop
-  rm -rf "$work"
+  postfix_remove "$pfdir"
+  [ -z "$work" ] || rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
+work=$(mktemp -d "$WORKDIR/ringmta-accept.XXXXXX")
+pfdir=$(mktemp -d "$WORKDIR/ringmta-postfix.XXXXXX")
 
 n_for() { [ -n "$N_FIXED" ] && { echo "$N_FIXED"; return; }; [ "$1" -le 4096 ] && echo 5000 || echo 1500; }
 
@@ -39,12 +46,10 @@ cat > "$work/ringmta.json" <<JSON
 JSON
 "$BIN" serve -c "$work/ringmta.json" > "$work/ringmta.log" 2>&1 &
 rm_pid=$!
-postfix_setup $PF_PORT $SINK_PORT defer
-postfix_start
+postfix_setup "$pfdir" $PF_PORT $SINK_PORT defer
+postfix_same_disk "$pfdir" "$work"
+postfix_start "$pfdir"
 for _ in $(seq 1 50); do ss -Htln "sport = :$RM_PORT" | grep -q . && ss -Htln "sport = :$PF_PORT" | grep -q . && break; sleep 0.1; done
-
-cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime+stime ticks
-postfix_cpu() { local t=0; for p in $(pgrep -f '^(/usr/lib/postfix/sbin/|)(master|smtpd|cleanup|qmgr|trivial-rewrite)' || true); do t=$((t + $(cpu_of "$p" 2>/dev/null || echo 0))); done; echo $t; }
 
 one_run() {  # label port conc size n
   local label=$1 port=$2 conc=$3 size=$4 n=$5 t0 t1
@@ -66,7 +71,7 @@ for size in $SIZES; do
       n=$(n_for "$size")
       one_run ringmta $RM_PORT "$conc" "$size" "$n" | tee -a "$results"
       one_run postfix $PF_PORT "$conc" "$size" "$n" | tee -a "$results"
-      postfix_flush_queue
+      postfix_flush_queue "$pfdir"
     done
   done
 done

@@ -1,127 +1,95 @@
-# The Postfix side of the comparison: takes /tmp/ringmta-postfix.lock (the system Postfix is
-# shared), waits while a Postfix configured by someone else runs, then configures and starts it
-# through bench/postfix-relay.sh. A foreign main.cf/master.cf is set aside and put back at exit.
-import fcntl
+# The Postfix side of the comparison: a private instance in its own temporary directory (config,
+# queue, log) set up, started and removed through bench/postfix-relay.sh. The system Postfix is
+# not touched, so no lock is taken: each run has its own config, queue, sockets and ports.
 import os
-import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 from compare_lib.procstat import children_of
-
-LOCK_PATH = "/tmp/ringmta-postfix.lock"
-MARK = "# managed by ringmta bench (postfix-relay.sh)"
-QUEUE_DIR = "/var/spool/postfix"
-LOG_PATH = "/var/log/postfix-bench.log"
-SAVED_SUFFIX = ".ringmta-compare-saved"
-CONF_FILES = ("/etc/postfix/main.cf", "/etc/postfix/master.cf")
 
 
 def _say(text):
     print("compare: " + text, file=sys.stderr, flush=True)
 
 
-def _relay_sh(repo, call):
-    """Runs one function of bench/postfix-relay.sh in bash; returns its stdout."""
-    script = ". %s/bench/postfix-relay.sh; %s" % (repo, call)
-    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError("postfix-relay.sh %s failed: %s" % (call, out.stderr.strip()))
-    return out.stdout
-
-
-def running():
-    return subprocess.run(["postfix", "status"], capture_output=True).returncode == 0
-
-
-def ours():
+def _relay_sh(repo, call, *args):
+    """Runs one function of bench/postfix-relay.sh in bash; returns its stdout. stderr (the
+    same-disk warning, postfix check's notes) passes through. The step runs in its own session
+    and is waited for on Ctrl-C: a `postfix start` cut in half would leave a master that the
+    cleanup cannot find (no pid file yet)."""
+    script = '. "$0"/bench/postfix-relay.sh; "$@"'
+    proc = subprocess.Popen(["bash", "-c", script, repo, call] + [str(a) for a in args],
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        with open(CONF_FILES[0]) as f:
-            return MARK in f.read()
-    except OSError:
-        return False
-
-
-def master_pid():
-    try:
-        with open(os.path.join(QUEUE_DIR, "pid/master.pid")) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return 0
-
-
-def queue_count(repo):
-    return int(_relay_sh(repo, "postfix_queue_count").strip() or 0)
+        out, _ = proc.communicate()
+    except BaseException:
+        proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise RuntimeError("postfix-relay.sh %s failed (exit %d)" % (call, proc.returncode))
+    return out
 
 
 class PostfixRelay:
-    """Context manager: lock, wait for a foreign Postfix to stop, set up and start Postfix as
-    a relay from 127.0.0.1:in_port to relayhost [127.0.0.1]:sink_port; stop and restore."""
+    """Context manager: a Postfix instance under parent (the queue on the same filesystem as
+    same_disk_as, warned about otherwise), relaying from 127.0.0.1:in_port to relayhost
+    [127.0.0.1]:sink_port; stopped and removed at exit, also after an exception or Ctrl-C."""
 
-    def __init__(self, repo, in_port, sink_port, wait_s=600, poll_s=10):
-        self.repo, self.in_port, self.sink_port = repo, in_port, sink_port
-        self.wait_s, self.poll_s = wait_s, poll_s
-        self._lock = None
-        self._saved = []
+    def __init__(self, repo, parent, in_port, sink_port, same_disk_as):
+        self.repo, self.parent = repo, parent
+        self.in_port, self.sink_port, self.same_disk_as = in_port, sink_port, same_disk_as
+        self.dir = None
         self.version = ""
 
+    @property
+    def log_path(self):
+        return os.path.join(self.dir, "maillog")
+
     def __enter__(self):
-        self._lock = open(LOCK_PATH, "a")
-        _say("waiting for %s" % LOCK_PATH)
-        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        # made here, not in the shell, so that __exit__ knows what to remove however early
+        # an interrupt comes
+        self.dir = tempfile.mkdtemp(prefix="ringmta-postfix.", dir=self.parent)
         try:
-            self._wait_for_foreign()
-            if not ours():
-                self._set_aside()
-            _relay_sh(self.repo, "postfix_setup %d %d" % (self.in_port, self.sink_port))
-            _relay_sh(self.repo, "postfix_start")
-            self.version = subprocess.run(["postconf", "-h", "mail_version"],
-                                          capture_output=True, text=True).stdout.strip()
+            _relay_sh(self.repo, "postfix_setup", self.dir, self.in_port, self.sink_port)
+            _relay_sh(self.repo, "postfix_same_disk", self.dir, self.same_disk_as)
+            _relay_sh(self.repo, "postfix_start", self.dir)
+            self.version = subprocess.run(
+                ["postconf", "-c", os.path.join(self.dir, "etc"), "-h", "mail_version"],
+                capture_output=True, text=True).stdout.strip()
+            _say("Postfix %s instance in %s" % (self.version, self.dir))
         except BaseException:
             self.__exit__(None, None, None)
             raise
         return self
 
-    def _wait_for_foreign(self):
-        deadline = time.monotonic() + self.wait_s
-        while running() and not ours():
-            if time.monotonic() > deadline:
-                raise RuntimeError("a Postfix not configured by bench/postfix-relay.sh is still "
-                                   "running after %d s; not touching it" % self.wait_s)
-            _say("a Postfix configured by someone else is running; waiting")
-            time.sleep(self.poll_s)
-
-    def _set_aside(self):
-        for path in CONF_FILES:
-            if os.path.exists(path):
-                shutil.copy2(path, path + SAVED_SUFFIX)
-                self._saved.append(path)
-        os.remove(CONF_FILES[0])
-        _say("set aside a main.cf not written by postfix-relay.sh (restored at exit)")
-
     def __exit__(self, *exc):
+        if self.dir is not None:
+            _relay_sh(self.repo, "postfix_remove", self.dir)
+            self.dir = None
+
+    def master_pid(self):
+        # read here rather than through the shell: the memory sampler asks every 0.5 s
         try:
-            if ours():
-                _relay_sh(self.repo, "postfix_stop")
-            for path in self._saved:
-                os.replace(path + SAVED_SUFFIX, path)
-        finally:
-            if self._lock is not None:
-                fcntl.flock(self._lock, fcntl.LOCK_UN)
-                self._lock.close()
-                self._lock = None
+            with open(os.path.join(self.dir, "spool/pid/master.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError, TypeError):
+            return 0
 
     def pids(self):
         """The master and its children (every Postfix daemon)."""
-        m = master_pid()
+        m = self.master_pid()
         return [m] + children_of(m) if m else []
+
+    def queue_count(self):
+        return int(_relay_sh(self.repo, "postfix_queue_count", self.dir).strip() or 0)
 
     def wait_empty(self, timeout_s=120):
         deadline = time.monotonic() + timeout_s
-        while queue_count(self.repo) > 0:
+        while self.queue_count() > 0:
             if time.monotonic() > deadline:
-                _relay_sh(self.repo, "postfix_flush_queue")
+                _relay_sh(self.repo, "postfix_flush_queue", self.dir)
                 return False
             time.sleep(0.2)
         return True

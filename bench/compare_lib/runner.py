@@ -11,7 +11,6 @@ import subprocess
 import threading
 import time
 
-from compare_lib import postfix as pf
 from compare_lib import procstat
 
 SENT_DELAY = re.compile(r"delay=([0-9.]+),.*status=sent")
@@ -171,8 +170,8 @@ def start_ringmta(binary, workdir, sink_port, pool_max):
 
 
 def postfix_server(relay):
-    return Server("postfix", relay.in_port, pf.LOG_PATH, relay.pids,
-                  lambda: procstat.process_group_cpu_ticks(pf.master_pid()))
+    return Server("postfix", relay.in_port, relay.log_path, relay.pids,
+                  lambda: procstat.process_group_cpu_ticks(relay.master_pid()))
 
 
 def source_command(bench, port, load):
