@@ -13,6 +13,7 @@ import smtplib
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -541,45 +542,33 @@ def stop_process(proc, timeout_s=5):
 
 # ---------------------------------------------------------------- Postfix
 
-POSTFIX_MARK = "# managed by ringmta delivery tests (delivery_support.py)"
-BENCH_MARK = "# managed by ringmta bench (postfix-relay.sh)"
-POSTFIX_LOG = "/var/log/postfix-delivery-test.log"
-POSTFIX_FILES = ("/etc/postfix/main.cf", "/etc/postfix/master.cf")
-
-
-def _postfix_running():
-    return subprocess.run(["postfix", "status"], capture_output=True).returncode == 0
-
-
 class Postfix:
-    """A Postfix on loopback as a smart host: TLS on its smtpd, relayhost = another sink.
+    """A private Postfix instance on loopback as a smart host (TLS on its smtpd, relayhost =
+    another sink): its own main.cf, master.cf, queue and log in a directory of its own under
+    /var/tmp, driven with `postfix -c`, so the system's /etc/postfix and /var/spool/postfix are never touched and
+    two such instances could run side by side."""
 
-    Refuses (skips) when main.cf was written by someone else or Postfix is already running
-    (the benchmark scripts use the same instance). stop() restores main.cf and master.cf.
-    """
-
-    def __init__(self, workdir, in_port, relay_port, cert, key):
+    def __init__(self, in_port, relay_port, cert, key):
         require_tool("/usr/sbin/postfix", "postfix")
-        self.saved = {}
-        main = POSTFIX_FILES[0]
-        if os.path.exists(main):
-            with open(main) as f:
-                text = f.read()
-            if POSTFIX_MARK not in text and BENCH_MARK not in text:
-                pytest.skip("%s was not written by the ringmta tests; not touching it" % main)
-        if _postfix_running():
-            pytest.skip("Postfix is already running (a benchmark?); not sharing it")
-        for path in POSTFIX_FILES:
-            if os.path.exists(path):
-                backup = os.path.join(workdir, os.path.basename(path) + ".orig")
-                shutil.copy2(path, backup)
-                self.saved[path] = backup
+        # Postfix's own user must traverse to its queue: a directory of its own, mode 0755
+        # like /var/spool/postfix (a test's own temporary directory is private to root).
+        self.dir = tempfile.mkdtemp(prefix="ringmta-test-postfix.", dir="/var/tmp")
+        os.chmod(self.dir, 0o755)
+        self.etc = os.path.join(self.dir, "etc")
+        self.spool = os.path.join(self.dir, "spool")
+        self.log_path = os.path.join(self.dir, "maillog")
+        for d in (self.etc, self.spool):
+            os.makedirs(d)
         self.in_port = in_port
         self.started = False
-        with open(main, "w") as f:
+        # Debian ships the stock master.cf as master.cf.dist; only our listener and the
+        # services a relay needs are kept, chroot off, postlogd for maillog_file (no syslog).
+        shutil.copy("/usr/share/postfix/master.cf.dist", os.path.join(self.etc, "master.cf"))
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
             f.write("\n".join([
-                POSTFIX_MARK,
                 "compatibility_level = 3.6",
+                "queue_directory = %s" % self.spool,
+                "data_directory = %s" % os.path.join(self.dir, "data"),
                 "myhostname = pgp.test",
                 "mydomain = test",
                 "myorigin = $myhostname",
@@ -600,7 +589,8 @@ class Postfix:
                 "smtputf8_enable = no",
                 "biff = no",
                 "append_dot_mydomain = no",
-                "maillog_file = %s" % POSTFIX_LOG,
+                "maillog_file = %s" % self.log_path,
+                "maillog_file_prefixes = %s" % self.dir,
                 "smtpd_tls_cert_file = %s" % cert,
                 "smtpd_tls_key_file = %s" % key,
                 "smtpd_tls_security_level = may",
@@ -609,28 +599,31 @@ class Postfix:
                 "smtp_tls_security_level = none",
                 "",
             ]))
-        subprocess.run(["postconf", "-MX", "smtp/inet"], capture_output=True)
-        listed = subprocess.run(["postconf", "-M"], capture_output=True, text=True).stdout
+        listed = self._postconf("-M").stdout
         for line in listed.splitlines():
             fields = line.split()
             if len(fields) > 1 and fields[1] == "inet":
-                subprocess.run(["postconf", "-MX", fields[0] + "/inet"], capture_output=True)
-        subprocess.run(["postconf", "-M", "127.0.0.1:%d/inet=127.0.0.1:%d inet n - n - - smtpd"
-                        % (in_port, in_port)], check=True, capture_output=True)
-        subprocess.run(["postconf", "-F", "*/*/chroot = n"], check=True, capture_output=True)
-        if not subprocess.run(["postconf", "-M", "postlog/unix-dgram"], capture_output=True,
-                              text=True).stdout.strip():
-            subprocess.run(["postconf", "-M", "postlog/unix-dgram=postlog unix-dgram n - n - 1 "
-                            "postlogd"], check=True, capture_output=True)
-        open(POSTFIX_LOG, "w").close()
+                self._postconf("-MX", fields[0] + "/inet")
+        self._postconf("-M", "127.0.0.1:%d/inet=127.0.0.1:%d inet n - n - - smtpd"
+                       % (in_port, in_port), check=True)
+        self._postconf("-F", "*/*/chroot = n", check=True)
+        if not self._postconf("-M", "postlog/unix-dgram").stdout.strip():
+            self._postconf("-M", "postlog/unix-dgram=postlog unix-dgram n - n - 1 postlogd",
+                           check=True)
+        # Creates the queue's subdirectories with Postfix's owners and modes.
+        subprocess.run(["postfix", "-c", self.etc, "check"], capture_output=True, text=True)
+
+    def _postconf(self, *args, check=False):
+        return subprocess.run(["postconf", "-c", self.etc, *args], capture_output=True,
+                              text=True, check=check)
 
     def start(self):
-        r = subprocess.run(["postfix", "start"], capture_output=True, text=True)
+        r = subprocess.run(["postfix", "-c", self.etc, "start"], capture_output=True, text=True)
         if r.returncode != 0:
-            check = subprocess.run(["postfix", "check"], capture_output=True, text=True)
+            check = subprocess.run(["postfix", "-c", self.etc, "check"], capture_output=True,
+                                   text=True)
             pytest.fail("postfix start failed: %s %s %s" % (r.stdout, r.stderr, check.stderr))
         self.started = True
-        subprocess.run(["postsuper", "-d", "ALL"], capture_output=True)
 
         def accepting():
             try:
@@ -643,31 +636,31 @@ class Postfix:
 
     def log(self):
         try:
-            with open(POSTFIX_LOG, errors="replace") as f:
+            with open(self.log_path, errors="replace") as f:
                 return f.read()
         except OSError:
             return ""
 
     def stop(self):
         if self.started:
-            pid_file = "/var/spool/postfix/pid/master.pid"
+            self._stop_master()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _stop_master(self):
+        try:
+            with open(os.path.join(self.spool, "pid", "master.pid")) as f:
+                master = int(f.read().strip())
+        except (OSError, ValueError):
+            master = None
+        subprocess.run(["postfix", "-c", self.etc, "stop"], capture_output=True)
+        deadline = time.monotonic() + 10
+        while master and time.monotonic() < deadline:
             try:
-                with open(pid_file) as f:
-                    master = int(f.read().strip())
-            except (OSError, ValueError):
-                master = None
-            subprocess.run(["postsuper", "-d", "ALL"], capture_output=True)
-            subprocess.run(["postfix", "stop"], capture_output=True)
-            deadline = time.monotonic() + 10
-            while master and time.monotonic() < deadline:
-                try:
-                    os.kill(master, 0)
-                except OSError:
-                    break
-                time.sleep(0.1)
-            self.started = False
-        for path, backup in self.saved.items():
-            shutil.copy2(backup, path)
+                os.kill(master, 0)
+            except OSError:
+                break
+            time.sleep(0.1)
+        self.started = False
 
 
 # ---------------------------------------------------------------- test CA

@@ -18,7 +18,7 @@ def pgp_gateway(tmp_path_factory):
     d = tmp_path_factory.mktemp("pgp")
     ca, cert, key = make_test_ca(d, "pgp.test")
     sink = PySink(name="final").start()
-    postfix = Postfix(str(d), free_port(), sink.port, cert, key)
+    postfix = Postfix(free_port(), sink.port, cert, key)
     try:
         postfix.start()
         yield postfix, sink, ca
