@@ -545,8 +545,8 @@ def stop_process(proc, timeout_s=5):
 class Postfix:
     """A private Postfix instance on loopback as a smart host (TLS on its smtpd, relayhost =
     another sink): its own main.cf, master.cf, queue and log in a directory of its own under
-    /var/tmp, driven with `postfix -c`, so the system's /etc/postfix and /var/spool/postfix are never touched and
-    two such instances could run side by side."""
+    /var/tmp, driven with `postfix -c`, so the system's /etc/postfix and /var/spool/postfix
+    are never touched and two such instances could run side by side."""
 
     def __init__(self, in_port, relay_port, cert, key):
         require_tool("/usr/sbin/postfix", "postfix")
