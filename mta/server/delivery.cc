@@ -298,6 +298,10 @@ bool Delivery::on_tick() {
         routed_generation_ = table.generation();
         if (reloaded) reroute_queue();
     }
+    if (!slot_waiters_.empty()) {
+        std::vector<DestinationPool*> waiting(slot_waiters_.begin(), slot_waiters_.end());
+        for (DestinationPool* pool : waiting) pool->retry_slot();  // may leave the set
+    }
     notices_.clear();
     scheduler_.advance(notices_);
     for (const auto& n : notices_) on_notice(n);

@@ -88,6 +88,13 @@ public:
     // End-of-tick hook: timers, then hand ready transactions to their pools. Returns true
     // while transactions are in flight and the shard is stopping (it waits for them).
     bool on_tick();
+    // A pool starts (or stops) waiting for a connection slot held by another shard.
+    void slot_wanted(DestinationPool& pool, bool wanted) {
+        if (wanted)
+            slot_waiters_.insert(&pool);
+        else
+            slot_waiters_.erase(&pool);
+    }
     // Once a second: pools waiting for a connection slot try again, and pools hand over idle
     // connections that another shard waits for.
     void on_second();
@@ -171,6 +178,8 @@ private:
     base::SystemClock clock_;
     queue::SplitMix64 jitter_;
     queue::Scheduler scheduler_;
+    // Pools to pump at every tick. Declared before pools_: a pool leaves it in its destructor.
+    std::unordered_set<DestinationPool*> slot_waiters_;
     std::unordered_map<queue::DestinationId, std::unique_ptr<DestinationPool>> pools_;
     std::unordered_map<uint64_t, std::unique_ptr<LoadedMessage>> cache_;
     uint64_t cache_bytes_ = 0;

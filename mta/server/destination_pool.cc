@@ -50,7 +50,10 @@ DestinationPool::DestinationPool(Delivery& delivery, queue::DestinationId id,
     }
 }
 
-DestinationPool::~DestinationPool() { set_starving(false); }
+DestinationPool::~DestinationPool() {
+    set_starving(false);
+    if (wants_slot_) delivery_.slot_wanted(*this, false);
+}
 
 size_t DestinationPool::idle_sessions() const {
     size_t n = 0;
@@ -125,6 +128,7 @@ void DestinationPool::pump() {
             break;
         }
     }
+    if (blocked != wants_slot_) delivery_.slot_wanted(*this, blocked);
     wants_slot_ = blocked;
     set_starving(blocked && sessions_.empty());
 }

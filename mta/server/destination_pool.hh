@@ -41,6 +41,12 @@ public:
     void forget_host_failures() { std::fill(host_down_until_ms_.begin(), host_down_until_ms_.end(), 0); }
     // Once a second: try again for a connection slot, or hand over an idle connection.
     void on_second();
+    // Every loop tick while this pool waits for a slot (Delivery keeps the list): another
+    // shard that hands over a connection frees one at any moment, and waiting for the next
+    // on_second() would stall this shard's backlog for up to a second.
+    void retry_slot() {
+        if (wants_slot_ || starving_) pump();
+    }
 
     void on_session_idle(smtp::ClientSession& session) override;
     void on_transaction_done(smtp::ClientSession& session,
