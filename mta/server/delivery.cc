@@ -257,9 +257,9 @@ void Delivery::admit(const queue::QueuedMessage& m) {
 // again through the new table, keeping its attempt count and retry time (a reload does not
 // make deferred mail due at once); one with a transaction in flight follows when that ends.
 // XXX Re-admission forgets that a delay warning went out, as a restart does: a message past
-// delivery.delay_warning_s may get a second one. And it runs in one go on the shard thread,
-// about a microsecond per queued message: a reload with a million queued holds each shard for
-// a second (doing it lazily, at each recipient's next attempt, would spread that out).
+// delivery.delay_warning_s may get a second one. And it runs in one go on the shard thread, a
+// route lookup and a scheduler submit per queued message: with a very large queue a reload
+// holds each shard for a while (doing it lazily, at each next attempt, would spread it out).
 void Delivery::reroute_queue() {
     std::vector<uint64_t> ids;
     deps_.index->for_each([&](const queue::QueuedMessage& m) {
