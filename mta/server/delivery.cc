@@ -199,7 +199,8 @@ std::optional<queue::DestinationId> Delivery::destination_for(const router::Rout
         std::string budget_key = connector.spec.name + (mx_domain.empty() ? "" : "/" + mx_domain);
         ConnectionBudget::Slot& slot = deps_.connections->slot(budget_key, dc.connections_max);
         pools_.emplace(id, std::make_unique<DestinationPool>(*this, id, connector, mx_domain,
-                                                             dc.connections_max, slot));
+                                                             dc.connections_max, slot,
+                                                             table.generation()));
     }
     return id;
 }
@@ -261,6 +262,10 @@ void Delivery::admit(const queue::QueuedMessage& m) {
 // route lookup and a scheduler submit per queued message: with a very large queue a reload
 // holds each shard for a while (doing it lazily, at each next attempt, would spread it out).
 void Delivery::reroute_queue() {
+    // First what the old pools hold without having started it: back to the scheduler, so the
+    // loop below routes it again too.
+    for (auto& [id, pool] : pools_)
+        if (pool->route_generation() != routed_generation_) pool->retire();
     std::vector<uint64_t> ids;
     deps_.index->for_each([&](const queue::QueuedMessage& m) {
         if (!m.held) ids.push_back(m.queue_id);

@@ -17,6 +17,8 @@ namespace ringmta::server {
 namespace {
 using DestinationHealthState = queue::DestinationHealth::State;
 
+constexpr const char* kRetiredReason = "routed again after a reload";
+
 smtp::TlsPolicy tls_policy(router::TlsMode mode) {
     switch (mode) {
         case router::TlsMode::none: return smtp::TlsPolicy::none;
@@ -38,9 +40,11 @@ queue::RecipientResult scheduler_result(smtp::RecipientStatus s) {
 
 DestinationPool::DestinationPool(Delivery& delivery, queue::DestinationId id,
                                  const router::Connector& connector, std::string domain,
-                                 uint32_t connections_max, ConnectionBudget::Slot& slot)
+                                 uint32_t connections_max, ConnectionBudget::Slot& slot,
+                                 uint64_t route_generation)
     : delivery_(delivery), id_(id), spec_(connector.spec), smart_hosts_(connector.next_hops),
-      domain_(std::move(domain)), connections_max_(std::max(1u, connections_max)), slot_(slot) {
+      domain_(std::move(domain)), connections_max_(std::max(1u, connections_max)), slot_(slot),
+      route_generation_(route_generation) {
     if (!spec_.auth_password_file.empty()) {
         std::ifstream in(spec_.auth_password_file);
         std::getline(in, password_);
@@ -78,6 +82,17 @@ void DestinationPool::enqueue(const queue::Transaction& t) {
     delivery_.acquire(t.queue_id, [this, raw](LoadedMessage* m) {
         raw->message = m;
         raw->loaded = true;
+        if (retired_) {  // retired while the message was read: back to the scheduler
+            for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
+                if (it->get() != raw) continue;
+                std::unique_ptr<Job> back = std::move(*it);
+                waiting_.erase(it);
+                finish_job(std::move(back), queue::RecipientResult::not_attempted, "",
+                           kRetiredReason, "none");
+                break;
+            }
+            return;
+        }
         if (m == nullptr) {
             // The spool could not give the message back: try later, like a 4xx.
             for (auto it = waiting_.begin(); it != waiting_.end(); ++it) {
@@ -93,8 +108,30 @@ void DestinationPool::enqueue(const queue::Transaction& t) {
     });
 }
 
+void DestinationPool::retire() {
+    if (retired_) return;
+    retired_ = true;
+    std::deque<std::unique_ptr<Job>> jobs;
+    jobs.swap(waiting_);
+    for (auto& j : jobs) {
+        if (!j->loaded) {  // finished by its load callback (enqueue)
+            waiting_.push_back(std::move(j));
+            continue;
+        }
+        finish_job(std::move(j), queue::RecipientResult::not_attempted, "", kRetiredReason,
+                   "none");
+    }
+    std::vector<smtp::ClientSession*> idle;
+    for (smtp::ClientSession* s : sessions_)
+        if (s->idle() && !running_.count(s)) idle.push_back(s);
+    for (smtp::ClientSession* s : idle) s->quit();
+    if (wants_slot_) delivery_.slot_wanted(*this, false);
+    wants_slot_ = false;
+    set_starving(false);
+}
+
 void DestinationPool::pump() {
-    if (delivery_.shard().stopping()) return;
+    if (delivery_.shard().stopping() || retired_) return;
     // Idle connections take loaded jobs first.
     for (smtp::ClientSession* s : sessions_) {
         if (!s->idle() || running_.count(s)) continue;
@@ -159,7 +196,7 @@ bool DestinationPool::hand_over(const smtp::ClientSession& session) const {
 }
 
 void DestinationPool::on_second() {
-    if (delivery_.shard().stopping()) return;
+    if (delivery_.shard().stopping() || retired_) return;
     if (wants_slot_ || starving_) pump();
     if (slot_.starving.load(std::memory_order_relaxed) == 0) return;
     std::vector<smtp::ClientSession*> idle;
@@ -354,7 +391,7 @@ void DestinationPool::on_session_idle(smtp::ClientSession& session) {
         delivery_.scheduler_mut().report_success(id_);
     }
     if (session.transactions() >= spec_.pool.max_messages_per_connection ||
-        delivery_.shard().stopping() || hand_over(session)) {
+        delivery_.shard().stopping() || retired_ || hand_over(session)) {
         session.quit();
         return;
     }

@@ -30,7 +30,8 @@ class DestinationPool final : public smtp::ClientSessionOwner {
 public:
     // `domain` is empty for a smart-host connector, the recipient domain for MX routing.
     DestinationPool(Delivery& delivery, queue::DestinationId id, const router::Connector& connector,
-                    std::string domain, uint32_t connections_max, ConnectionBudget::Slot& slot);
+                    std::string domain, uint32_t connections_max, ConnectionBudget::Slot& slot,
+                    uint64_t route_generation);
     ~DestinationPool() override;
 
     void enqueue(const queue::Transaction& t);
@@ -47,6 +48,13 @@ public:
     void retry_slot() {
         if (wants_slot_ || starving_) pump();
     }
+    // The route table this pool was built from.
+    uint64_t route_generation() const { return route_generation_; }
+    // A reload replaced that table, so no new work comes here: transactions still waiting for
+    // a connection go back to the scheduler (to be routed again), idle connections close now
+    // and busy ones after their transaction, so that their share of the next hop's connection
+    // cap passes to the pools of the new table.
+    void retire();
 
     void on_session_idle(smtp::ClientSession& session) override;
     void on_transaction_done(smtp::ClientSession& session,
@@ -102,6 +110,8 @@ private:
     std::string password_;
     uint32_t connections_max_;
     ConnectionBudget::Slot& slot_;  // one held per entry of sessions_
+    uint64_t route_generation_;
+    bool retired_ = false;
     bool wants_slot_ = false;       // backlog, but no slot was free: on_second() tries again
     bool starving_ = false;         // ... and no connection at all: counted in slot_.starving
 

@@ -26,13 +26,13 @@ def bench_bin():
 
 
 class Sink:
-    def __init__(self, workdir, name):
+    def __init__(self, workdir, name, *options):
         self.port = free_port()
         self.store = os.path.join(workdir, name)
         os.makedirs(self.store)
         self.proc = subprocess.Popen(
-            [bench_bin(), "sink", "--listen", "127.0.0.1:%d" % self.port, "--store", self.store],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [bench_bin(), "sink", "--listen", "127.0.0.1:%d" % self.port, "--store", self.store,
+             *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if subprocess.run(["ss", "-Htln", "sport = :%d" % self.port],
@@ -288,3 +288,37 @@ def test_reload_reroutes_mail_already_queued(gateway_factory, sinks):
     while gw.queue_list() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert gw.queue_list() == []
+
+
+def test_reload_moves_transactions_waiting_for_a_connection(gateway_factory, workdir):
+    """Mail handed to a pool that has not got a connection for it yet follows a reload too:
+    with one connection to a slow smart host for two shards, the shard without it holds a
+    transaction waiting for the slot; a reload that points the route elsewhere sends that one
+    to the new host, and leaves the old host only what was on its connection then."""
+    slow = Sink(workdir, "slow", "--latency-ms", "300")
+    fast = Sink(workdir, "fast")
+    try:
+        gw = gateway_factory({"connectors": [{
+            "name": "outbound", "address_spaces": ["*"], "smart_hosts": ["127.0.0.1:%d" % slow.port],
+            "pool": {"max_connections_per_host": 1}}]}, threads=2)
+        n = 20
+        for i in range(n):
+            send(gw, b"backlog-%02d" % i)
+        assert slow.wait_for(b"backlog-"), gw.log_tail()
+        gw.rewrite_config({"connectors": [{
+            "name": "outbound", "address_spaces": ["*"], "smart_hosts": ["127.0.0.1:%d" % fast.port],
+            "pool": {"max_connections_per_host": 1}}]})
+        assert "configuration reloaded" in reload_and_read_outcome(gw, "cli")
+        at_reload = len(slow.messages())
+        deadline = time.monotonic() + 20
+        while len(slow.messages()) + len(fast.messages()) < n and time.monotonic() < deadline:
+            time.sleep(0.1)
+        got = slow.messages() + fast.messages()
+        ids = [re.search(rb"backlog-\d+", m).group(0) for m in got]
+        assert sorted(ids) == sorted(b"backlog-%02d" % i for i in range(n)), ids
+        # The one transaction on the slow connection at the reload may still finish there.
+        assert len(slow.messages()) <= at_reload + 1, (at_reload, len(slow.messages()))
+        assert "routed again after a reload" in gw.log_text(), gw.log_tail()
+    finally:
+        slow.stop()
+        fast.stop()
