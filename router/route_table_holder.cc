@@ -61,14 +61,6 @@ void RouteTableHolder::publish(std::shared_ptr<const RouteTable> table) {
     reclaim_locked();
 }
 
-RouteTableBuild RouteTableHolder::reload(const std::vector<ConnectorSpec>& connectors,
-                                         const std::vector<AcceptedDomainSpec>& accepted_domains) {
-    std::lock_guard lock(reload_mutex_);
-    RouteTableBuild build = build_route_table(connectors, accepted_domains, generation() + 1);
-    if (build.table) publish(build.table);
-    return build;
-}
-
 size_t RouteTableHolder::reclaim() {
     std::lock_guard lock(mutex_);
     return reclaim_locked();

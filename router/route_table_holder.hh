@@ -60,13 +60,10 @@ public:
 
     RouteReader register_reader();
 
-    // Makes `table` current (its generation must exceed the current one), then reclaims.
+    // Makes `table` current (its generation must exceed the current one), then reclaims. The
+    // caller builds it (build_route_table, generation() + 1) and runs one reload at a time.
     void publish(std::shared_ptr<const RouteTable> table);
 
-    // Builds a table from config with the next generation and publishes it; on any error the
-    // running table stays. The build's errors and warnings are returned either way.
-    RouteTableBuild reload(const std::vector<ConnectorSpec>& connectors,
-                           const std::vector<AcceptedDomainSpec>& accepted_domains);
 
     // Frees retired tables that no registered reader can still hold; returns how many remain.
     size_t reclaim();
@@ -89,7 +86,6 @@ private:
     std::atomic<const RouteTable*> current_;
     std::atomic<uint64_t> generation_;         // current_'s, readable without touching it
     mutable std::mutex mutex_;                 // writers, registration, reclamation
-    std::mutex reload_mutex_;                  // one reload at a time, so generations ascend
     std::shared_ptr<const RouteTable> current_owner_;
     std::vector<Retired> retired_;
     std::vector<std::unique_ptr<RouteReader::Slot>> slots_;

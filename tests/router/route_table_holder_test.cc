@@ -48,13 +48,16 @@ TEST(RouteTableHolder, ReadersSeeWholeTablesDuringReloads) {
     std::vector<std::thread> readers;
     for (int i = 0; i < 3; ++i) readers.emplace_back(reader_loop);
     for (uint64_t g = 2; g <= 300; ++g) {
-        RouteTableBuild build = holder.reload(config_for(g), {});
+        RouteTableBuild build = build_route_table(config_for(g), {}, holder.generation() + 1);
         ASSERT_TRUE(build.errors.empty());
+        holder.publish(build.table);
         if (g % 50 == 0) {
             // A refused config leaves the running table in place.
             std::vector<C> bad_config = {{"bad", {"*bad.example"}}};
-            RouteTableBuild refused = holder.reload(to_specs(bad_config), {});
+            RouteTableBuild refused =
+                build_route_table(to_specs(bad_config), {}, holder.generation() + 1);
             EXPECT_FALSE(refused.errors.empty());
+            EXPECT_EQ(refused.table, nullptr);
             EXPECT_EQ(holder.generation(), g);
         }
         std::this_thread::yield();
