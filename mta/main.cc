@@ -75,6 +75,7 @@ bool parse_uint(const char* text, uint64_t* out) {
 // Loads and validates the config (including route semantics); prints errors.
 bool load(const std::string& path, config::Config* out, std::vector<std::string>* warnings) {
     auto loaded = config::load_config(path);
+    if (loaded.errors.empty()) config::check_connector_files(loaded);
     std::vector<std::string> errors = loaded.errors;
     if (errors.empty()) {
         auto built = router::build_route_table(loaded.config.connectors,

@@ -545,8 +545,6 @@ LoadResult parse_config(const std::string& json_text, const std::string& source_
     return result;
 }
 
-namespace {
-
 // The files connectors name are read when delivery first needs them, hours later perhaps:
 // a missing CA file or password file is reported now, with the key, not at the first attempt.
 void check_connector_files(LoadResult& result) {
@@ -564,8 +562,6 @@ void check_connector_files(LoadResult& result) {
     }
 }
 
-}  // namespace
-
 LoadResult load_config(const std::string& path) {
     if (path.empty()) return parse_config(kEmbeddedDefaultConfig, "<embedded default>");
     std::ifstream in(path, std::ios::binary);
@@ -576,9 +572,7 @@ LoadResult load_config(const std::string& path) {
     }
     std::ostringstream ss;
     ss << in.rdbuf();
-    LoadResult result = parse_config(ss.str(), path);
-    if (result.errors.empty()) check_connector_files(result);
-    return result;
+    return parse_config(ss.str(), path);
 }
 
 }  // namespace ringmta::config

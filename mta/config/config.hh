@@ -129,10 +129,13 @@ struct LoadResult {
     std::vector<std::string> warnings;  // each "FILE: warning: path: message"; never fatal
 };
 
-// Reads and validates `path` (or the embedded default when path is empty), including that the
-// files connectors name (tls.ca_file, auth.password_file) are readable. Route semantics
+// Reads and validates `path` (or the embedded default when path is empty). Route semantics
 // (address spaces, smart hosts) are checked by the router's table builder, not here.
 LoadResult load_config(const std::string& path);
+// Adds an error for each file a connector names (tls.ca_file, auth.password_file) that cannot
+// be read. For what runs the gateway (serve, check-config, reload); `status` and `queue` need
+// only the control socket's path and skip it.
+void check_connector_files(LoadResult& result);
 LoadResult parse_config(const std::string& json_text, const std::string& source_name);
 
 // "host:port" or "[v6]:port" → socket address; port 0 is refused.

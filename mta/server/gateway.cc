@@ -382,6 +382,7 @@ std::string Gateway::reload() {
     // First, so that logrotate's reload reopens the log even when the new config is refused.
     if (auto r = base::log_reopen(); !r) MTA_LOG_ERROR("log.file: %s", r.error().message.c_str());
     auto loaded = config::load_config(config_path_);
+    if (loaded.errors.empty()) config::check_connector_files(loaded);
     if (!loaded.errors.empty()) {
         std::string why;
         for (const auto& e : loaded.errors) why += "\n  " + e;

@@ -322,3 +322,22 @@ def test_reload_moves_transactions_waiting_for_a_connection(gateway_factory, wor
     finally:
         slow.stop()
         fast.stop()
+
+
+def test_missing_connector_file_refuses_reload_but_not_status(gateway_factory, sinks, workdir):
+    """A CA file that vanished is a config error for what runs the gateway (reload, over the
+    CLI and SIGHUP) but does not lock the operator out of `status` and `queue`."""
+    a, b = sinks
+    gw = gateway_factory(routes_to(a.port))
+    missing = os.path.join(workdir, "gone-ca.pem")
+    broken = routes_to(b.port)
+    broken["connectors"][0]["tls"] = {"mode": "verify", "ca_file": missing}
+    gw.rewrite_config(broken)
+    for how in ("cli", "sighup"):
+        said = reload_and_read_outcome(gw, how)
+        assert "reload refused" in said and "connectors[0].tls.ca_file: cannot read" in said, said
+    p = gw.cli("status")
+    assert p.returncode == 0 and b"ringmta running" in p.stdout, p.stderr.decode()
+    assert gw.cli("queue", "list").returncode == 0
+    send(gw, b"old-route-kept")
+    assert a.wait_for(b"old-route-kept"), gw.log_tail()
