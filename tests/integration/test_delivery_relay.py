@@ -39,15 +39,21 @@ def run_clients(port, tmp_path):
     assert r.returncode == 0, "smtp-source exit %d: %s" % (r.returncode, r.stderr)
 
 
-def test_swaks_and_smtp_source_arrive_byte_exact(gateway_factory, tmp_path):
-    # What the clients put on the wire, as a sink sees it when they talk to it directly.
+def clients_reference(tmp_path):
+    """What run_clients puts on the wire, as a sink sees it when they talk to it directly:
+    sorted (sender, recipients, content), six of them."""
     reference = PySink(name="reference").start()
     try:
         run_clients(reference.port, tmp_path)
     finally:
         reference.stop()
     want = sorted((m.sender, tuple(m.recipients), m.content) for m in reference.snapshot())
-    assert len(want) == 6
+    assert len(want) == 6, want
+    return want
+
+
+def test_swaks_and_smtp_source_arrive_byte_exact(gateway_factory, tmp_path):
+    want = clients_reference(tmp_path)
 
     sink = PySink().start()
     try:
